@@ -1,0 +1,63 @@
+# Demo scale: real aerial tree crowns (deepforest 2.1.0 wheel, MIT) on a 2-core CPU, from scratch.
+# Replaces dataset, backbone, widths, image size and optimiser of any experiment; keeps 12 epochs
+# because the one-to-few T schedule is per epoch.
+scale_name = 'demo'
+data_root = 'data/demo_trees/'
+metainfo = dict(classes=('tree', ))
+image_size = 384
+crop_size = (256, 256)
+
+model = dict(
+    data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                           bgr_to_rgb=True, pad_size_divisor=64),
+    backbone=dict(_delete_=True, type='ResNet', depth=18, base_channels=32, num_stages=4,
+                  out_indices=(0, 1, 2, 3), frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True),
+                  norm_eval=False, style='pytorch', init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64, start_level=1, num_outs=4),
+    bbox_head=dict(num_classes=1, in_channels=64, feat_channels=64, stacked_convs=2,
+                   norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
+                   strides=[8, 16, 32, 64], regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 1e8))))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='RandomResize', scale=(image_size, image_size), ratio_range=(0.77, 1.3), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, allow_negative_crop=False),
+    dict(type='RandomFlip', prob=[0.25, 0.25, 0.25], direction=['horizontal', 'vertical', 'diagonal']),
+    dict(type='RandomTranspose', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=2, persistent_workers=True,
+    dataset=dict(_delete_=True, type='RepeatDataset', times=37, dataset=dict(
+        type='CocoDataset', data_root=data_root, metainfo=metainfo, ann_file='annotations/train.json',
+        data_prefix=dict(img='images/'), filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline)))
+val_dataloader = dict(
+    batch_size=4, num_workers=1, persistent_workers=True,
+    dataset=dict(_delete_=True, type='CocoDataset', data_root=data_root, metainfo=metainfo,
+                 ann_file='annotations/val.json', data_prefix=dict(img='images/'), test_mode=True,
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
+test_evaluator = val_evaluator
+
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs)
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
+                     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+                     clip_grad=dict(max_norm=10, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=150),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5, by_epoch=True, begin=0, end=max_epochs,
+         convert_to_iter_based=True),
+]
+default_hooks = dict(logger=dict(interval=25))
+log_processor = dict(window_size=25)
+auto_scale_lr = dict(enable=False)

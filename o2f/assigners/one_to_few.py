@@ -1,0 +1,80 @@
+"""One-to-few assignment (section 3.2-3.3): one certain anchor and a few ambiguous anchors per object.
+
+Vectorised over anchors and objects: the per-object top-K is one ``topk`` over the (anchors x
+objects) score matrix, and conflicts are one ``max`` over objects.
+"""
+
+from __future__ import annotations
+
+import torch
+from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
+from mmdet.registry import TASK_UTILS
+from mmdet.structures.bbox import bbox_overlaps
+from mmengine.structures import InstanceData
+
+from ..models.matching import centre_region_mask, matching_score
+
+
+@TASK_UTILS.register_module()
+class OneToFewAssigner(BaseAssigner):
+    """Rank anchors by Eq. 1 per object, keep the top ones, give contested anchors to the best object.
+
+    Args:
+        topk: anchors kept per object, never more than its candidates with IoU > 0.
+        topk_includes_certain: True (the authors' code, default) keeps ``topk`` anchors in all, the
+            certain one included (K=7: 1 certain + 6 ambiguous); False (the paper's wording) keeps
+            the certain one plus ``topk`` ambiguous ones.
+        alpha, mode: Eq. 1's exponent and its "multiply"/"add" form (Table 4).
+        center_radius: the centre region, in strides of the anchor's level, clipped to the box.
+
+    The result's ``gt_inds`` are 1-based (0 = negative), ``max_overlaps`` hold the matching score and
+    the extra property ``certain`` marks each object's certain anchor.
+    """
+
+    def __init__(self, topk: int = 7, topk_includes_certain: bool = True, alpha: float = 0.8,
+                 mode: str = "multiply", center_radius: float = 1.5) -> None:
+        self.topk = topk
+        self.topk_includes_certain = topk_includes_certain
+        self.alpha = alpha
+        self.mode = mode
+        self.center_radius = center_radius
+
+    @property
+    def anchors_per_object(self) -> int:
+        return self.topk if self.topk_includes_certain else self.topk + 1
+
+    @torch.no_grad()
+    def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
+               gt_instances_ignore: InstanceData | None = None, **kwargs) -> AssignResult:
+        """``pred_instances``: priors (A, 4: x, y, stride, stride), scores (A, C) joint, bboxes (A, 4)."""
+        priors, scores, pred_boxes = pred_instances.priors, pred_instances.scores, pred_instances.bboxes
+        gt_boxes, gt_labels = gt_instances.bboxes, gt_instances.labels
+        num_anchors, num_gts = priors.size(0), gt_boxes.size(0)
+        if num_gts == 0 or num_anchors == 0:
+            result = AssignResult(num_gts, priors.new_zeros(num_anchors, dtype=torch.long),
+                                  priors.new_zeros(num_anchors), priors.new_full((num_anchors,), -1).long())
+            result.set_extra_property("certain", priors.new_zeros(num_anchors, dtype=torch.bool))
+            return result
+
+        inside = centre_region_mask(priors[:, :2], priors[:, 2], gt_boxes, self.center_radius)
+        iou = bbox_overlaps(pred_boxes, gt_boxes) * inside
+        score = matching_score(scores[:, gt_labels], iou, inside, self.alpha, self.mode)  # (A, G)
+
+        k = min(self.anchors_per_object, num_anchors)
+        k_per_gt = (iou > 0).sum(0).clamp(max=k)  # (G,)
+        top_scores, top_idx = score.topk(k, dim=0)  # (k, G)
+        chosen = (torch.arange(k, device=score.device)[:, None] < k_per_gt[None]) & (top_scores > 0)
+        candidates = torch.zeros_like(score).scatter_(0, top_idx, top_scores * chosen)
+
+        best, owner = candidates.max(dim=1)  # a contested anchor goes to its highest-scoring object
+        positive = best > 0
+        owned = torch.zeros_like(score)
+        owned[positive, owner[positive]] = best[positive]
+        top_owned, certain_idx = owned.max(dim=0)  # each object's best remaining anchor is certain
+        certain = torch.zeros(num_anchors, dtype=torch.bool, device=score.device)
+        certain[certain_idx[top_owned > 0]] = True
+
+        result = AssignResult(num_gts, torch.where(positive, owner + 1, 0), best,
+                              torch.where(positive, gt_labels[owner], -1))
+        result.set_extra_property("certain", certain)
+        return result

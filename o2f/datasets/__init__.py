@@ -1,0 +1,1 @@
+"""Dataset preparation: the tree-crown demo data, synthetic shapes, CrowdHuman conversion."""

@@ -1,0 +1,39 @@
+"""The prediction-aware matching score (Eq. 1) and the centre-region prior, shared by every assigner.
+
+One-to-few, POTO and the auxiliary one-to-many assigners all rank anchors by this score; keeping it
+in one place keeps their tables comparable.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def centre_region_mask(points: Tensor, strides: Tensor, gt_boxes: Tensor, radius: float = 1.5) -> Tensor:
+    """(A, G) bool: anchor point inside the object's centre region.
+
+    The region is the object's centre +- ``radius`` x the anchor's own level stride, clipped to the box;
+    a point on its border is outside (distances must be strictly positive).
+    """
+    centres = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2  # (G, 2)
+    half = radius * strides[:, None, None]  # (A, 1, 1)
+    lo = torch.maximum(centres[None] - half, gt_boxes[None, :, :2])  # (A, G, 2)
+    hi = torch.minimum(centres[None] + half, gt_boxes[None, :, 2:])
+    p = points[:, None, :]
+    return ((p - lo) > 0).all(-1) & ((hi - p) > 0).all(-1)
+
+
+def matching_score(p: Tensor, iou: Tensor, inside: Tensor, alpha: float = 0.8,
+                   mode: str = "multiply") -> Tensor:
+    """Eq. 1: S = 1[inside] * p^(1-alpha) * IoU^alpha, or the "add" form (1-alpha) p + alpha IoU (Table 4).
+
+    ``p`` is the detached joint score at each object's class, ``iou`` between predicted box and object.
+    """
+    if mode == "multiply":
+        score = p.pow(1 - alpha) * iou.pow(alpha)
+    elif mode == "add":
+        score = (1 - alpha) * p + alpha * iou
+    else:
+        raise ValueError(f"matching mode must be 'multiply' or 'add', got {mode!r}")
+    return score * inside

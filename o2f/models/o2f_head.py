@@ -1,0 +1,150 @@
+"""The one-to-few head (section 3.4): FCOS with a deeper objectness branch, trained with o2f labels."""
+
+from __future__ import annotations
+
+import torch
+from mmcv.cnn import ConvModule
+from mmdet.models.dense_heads import FCOSHead
+from mmdet.models.utils import multi_apply
+from mmdet.registry import MODELS, TASK_UTILS
+from mmdet.utils import reduce_mean
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from .dual_postprocess import DualPostProcessMixin
+from .soft_labels import dynamic_soft_labels, temperature
+
+SOFT_LABEL_MODES = ("dynamic", "static", "hard")
+
+
+def centerness_target(points: Tensor, boxes: Tensor) -> Tensor:
+    """FCOS centerness of each point inside its box: sqrt(min(l,r)/max(l,r) * min(t,b)/max(t,b))."""
+    lt = points - boxes[:, :2]
+    rb = boxes[:, 2:] - points
+    ratio = torch.minimum(lt, rb) / torch.maximum(lt, rb).clamp(min=1e-6)
+    return ratio.clamp(min=0).prod(-1).sqrt()
+
+
+@MODELS.register_module()
+class O2FHead(DualPostProcessMixin, FCOSHead):
+    """FCOS head whose objectness branch has ``num_obj_convs`` extra 3x3 convs of ``obj_channels``
+    (GN + ReLU) on the regression features; joint score = sigmoid(cls) * sigmoid(objectness).
+
+    Args:
+        soft_label: ``mode`` "dynamic" (Eq. 3, T from ``t_max`` to ``t_min`` over the epochs),
+            "static" (t = ``value``, Table 1) or "hard" (t = 1: one-to-two when topk=2).
+        ambiguous_weight: loss weight of the ambiguous anchors' BCE (0.4 in the authors' code, 1 in
+            the paper's Eq. 4).
+        bbox_weighting: "centerness" (authors' code: each GIoU term weighted by the FCOS centerness
+            target) or "uniform" (the paper's Eq. 5).
+    The assigner comes from ``train_cfg.assigner``; the epoch from :class:`o2f.engine.EpochToHeadHook`.
+    """
+
+    def __init__(self, *args, num_obj_convs: int = 3, obj_channels: int = 64, obj_norm_groups: int = 32,
+                 soft_label: dict | None = None, ambiguous_weight: float = 0.4,
+                 bbox_weighting: str = "centerness",
+                 loss_cls: dict | None = None, loss_bbox: dict | None = None, **kwargs) -> None:
+        self.num_obj_convs = num_obj_convs
+        self.obj_channels = obj_channels
+        self.obj_norm_groups = obj_norm_groups
+        self.soft_label = dict(mode="dynamic", t_max=0.6, t_min=0.2, value=None, **(soft_label or {}))
+        if self.soft_label["mode"] not in SOFT_LABEL_MODES:
+            raise ValueError(f"soft_label.mode must be one of {SOFT_LABEL_MODES}")
+        if bbox_weighting not in ("centerness", "uniform"):
+            raise ValueError("bbox_weighting must be 'centerness' or 'uniform'")
+        self.ambiguous_weight = ambiguous_weight
+        self.bbox_weighting = bbox_weighting
+        kwargs.setdefault("norm_on_bbox", True)
+        kwargs.setdefault("centerness_on_reg", True)
+        super().__init__(*args, loss_cls=loss_cls or dict(type="SoftLabelFocalLoss", use_sigmoid=True),
+                         loss_bbox=loss_bbox or dict(type="GIoULoss", loss_weight=2.0), **kwargs)
+        self.assigner = TASK_UTILS.build(self.train_cfg["assigner"]) if self.train_cfg else None
+        self.epoch, self.max_epochs = 0, 1
+
+    def _init_layers(self) -> None:
+        super()._init_layers()
+        channels = [self.feat_channels] + [self.obj_channels] * self.num_obj_convs
+        self.obj_convs = nn.ModuleList(
+            ConvModule(c_in, c_out, 3, padding=1, bias=True,
+                       norm_cfg=dict(type="GN", num_groups=self.obj_norm_groups, requires_grad=True))
+            for c_in, c_out in zip(channels[:-1], channels[1:], strict=True))
+        self.conv_centerness = nn.Conv2d(channels[-1], 1, 3, padding=1)
+
+    def set_epoch(self, epoch: int, max_epochs: int) -> None:
+        self.epoch, self.max_epochs = epoch, max_epochs
+
+    @property
+    def temperature(self) -> float:
+        return temperature(self.epoch, self.max_epochs, self.soft_label["t_max"], self.soft_label["t_min"])
+
+    def forward_single(self, x: Tensor, scale, stride: int) -> tuple[Tensor, Tensor, Tensor]:
+        cls_score, bbox_pred, _, reg_feat = super(FCOSHead, self).forward_single(x)
+        for conv in self.obj_convs:
+            reg_feat = conv(reg_feat)
+        objectness = self.conv_centerness(reg_feat)
+        bbox_pred = scale(bbox_pred).float().clamp(min=0) * stride  # pixels, in training too
+        return cls_score, bbox_pred, objectness
+
+    def predict_by_feat(self, cls_scores, bbox_preds, score_factors=None, **kwargs):
+        """Rank, threshold and keep by the joint score: pass its logit as the class score."""
+        joint_logits = [torch.logit(c.sigmoid() * o.sigmoid(), eps=1e-6)
+                        for c, o in zip(cls_scores, score_factors, strict=True)]
+        return super().predict_by_feat(joint_logits, bbox_preds, score_factors=None, **kwargs)
+
+    def flatten(self, cls_scores, bbox_preds, objectnesses):
+        """(B, A, C) joint scores, (B, A, 4) boxes and (A, 4) priors (x, y, stride, stride)."""
+        num_imgs = cls_scores[0].size(0)
+        priors = torch.cat(self.prior_generator.grid_priors(
+            [c.shape[-2:] for c in cls_scores], dtype=bbox_preds[0].dtype, device=bbox_preds[0].device,
+            with_stride=True))
+        cls = torch.cat([c.permute(0, 2, 3, 1).reshape(num_imgs, -1, self.cls_out_channels) for c in cls_scores], 1)
+        obj = torch.cat([o.permute(0, 2, 3, 1).reshape(num_imgs, -1) for o in objectnesses], 1)
+        dist = torch.cat([b.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for b in bbox_preds], 1)
+        boxes = self.bbox_coder.decode(priors[None, :, :2].expand(num_imgs, -1, -1), dist)
+        return cls.sigmoid() * obj.sigmoid()[..., None], boxes, priors
+
+    def ambiguous_labels(self, p: Tensor, owner: Tensor, num_objects: int) -> Tensor:
+        mode = self.soft_label["mode"]
+        if mode == "dynamic":
+            return dynamic_soft_labels(p, owner, num_objects, self.temperature)
+        return torch.full_like(p, 1.0 if mode == "hard" else float(self.soft_label["value"]))
+
+    @torch.no_grad()
+    def get_targets_single(self, priors: Tensor, joint: Tensor, boxes: Tensor, gt: InstanceData):
+        """Per anchor: class (-1 negative), soft target, loss weight, object box."""
+        result = self.assigner.assign(InstanceData(priors=priors, scores=joint, bboxes=boxes), gt)
+        positive = result.gt_inds > 0
+        owner = (result.gt_inds - 1).clamp(min=0)
+        certain = result.get_extra_property("certain")
+        ambiguous = positive & ~certain
+        labels = result.labels.long()
+        targets = certain.to(joint.dtype)
+        weights = certain.to(joint.dtype)
+        amb_idx = ambiguous.nonzero(as_tuple=True)[0]
+        targets[amb_idx] = self.ambiguous_labels(joint[amb_idx, labels[amb_idx]], owner[amb_idx], len(gt))
+        weights[amb_idx] = self.ambiguous_weight
+        gt_boxes = gt.bboxes[owner] if len(gt) else boxes.new_zeros(boxes.shape)
+        return labels, targets, weights, gt_boxes
+
+    def loss_by_feat(self, cls_scores, bbox_preds, objectnesses, batch_gt_instances, batch_img_metas,
+                     batch_gt_instances_ignore=None) -> dict[str, Tensor]:
+        joint, boxes, priors = self.flatten(cls_scores, bbox_preds, objectnesses)
+        labels, targets, weights, gt_boxes = (torch.cat(t) for t in multi_apply(
+            self.get_targets_single, [priors] * len(joint), joint.detach(), boxes.detach(), batch_gt_instances))
+        joint, boxes = joint.flatten(0, 1), boxes.flatten(0, 1)
+        positive = labels >= 0
+        num_pos = reduce_mean(positive.sum().float()).clamp(min=1.0)
+        loss_cls = self.loss_cls(joint, labels, targets, weights, avg_factor=num_pos)
+
+        pos_points = priors[:, :2].repeat(len(cls_scores[0]), 1)[positive]
+        if self.bbox_weighting == "centerness":
+            box_weights = centerness_target(pos_points, gt_boxes[positive])
+        else:
+            box_weights = torch.ones_like(pos_points[:, 0])
+        box_avg_factor = reduce_mean(box_weights.sum()).clamp(min=1e-6)  # every rank joins the reduce
+        if positive.any():
+            loss_bbox = self.loss_bbox(boxes[positive], gt_boxes[positive], weight=box_weights,
+                                       avg_factor=box_avg_factor)
+        else:
+            loss_bbox = boxes.sum() * 0
+        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Idempotent set-up: a project virtual environment with the pinned stack, mmcv built from source.
+# Both README commands call this; a second run on a set-up machine only checks and returns.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${O2F_VENV:-$ROOT/.venv}"
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null || PY=python3
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+MMCV_VERSION=2.1.0
+WHEEL_CACHE="${O2F_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/o2f/wheels}"
+STAMP="$VENV/.o2f-installed"
+
+say() { printf '[setup] %s\n' "$*"; }
+
+# The stamp records what was installed; it is stale when pyproject.toml changes.
+want_stamp="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" ]] \
+   && "$VENV/bin/python" -c "import mmcv.ops, mmdet, o2f" 2>/dev/null; then
+  say "environment up to date ($VENV)"
+  exit 0
+fi
+
+[[ -x "$VENV/bin/python" ]] || { say "creating $VENV"; "$PY" -m venv "$VENV"; }
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+"${PIP[@]}" install --upgrade pip wheel 'setuptools<80'
+
+say "installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION"
+"${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+
+# mmcv's build picks its OpenCV requirement from what is installed: install the pinned OpenCV
+# (the one mmengine requires) and numpy first, so the build pulls in nothing else.
+pin() { "$VENV/bin/python" - "$ROOT/pyproject.toml" "$@" <<'PY'
+import sys, tomllib
+deps = tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]
+print(" ".join(d for d in deps if d.split("==")[0] in sys.argv[2:]))
+PY
+}
+# shellcheck disable=SC2046
+"${PIP[@]}" install $(pin numpy opencv-python)
+
+# mmcv has no wheel for this torch: build it once from the PyPI sdist and cache the wheel,
+# keyed by mmcv, torch, CUDA availability and Python version.
+pyver="$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+has_cuda="$("$VENV/bin/python" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')"
+key="mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$has_cuda-$pyver"
+mkdir -p "$WHEEL_CACHE/$key"
+if ! ls "$WHEEL_CACHE/$key"/mmcv-*.whl >/dev/null 2>&1; then
+  say "building mmcv $MMCV_VERSION with compiled ops ($has_cuda); takes minutes, done once"
+  build="$(mktemp -d)"
+  trap 'rm -rf "$build"' EXIT
+  "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation -d "$build" "mmcv==$MMCV_VERSION"
+  tar -xzf "$build"/mmcv-*.tar.gz -C "$build"
+  src="$(find "$build" -maxdepth 1 -type d -name 'mmcv-*' | head -1)"
+  # torch >= 2.10 ATen headers need C++20; mmcv 2.1.0 forces C++17.
+  sed -i 's/-std=c++17/-std=c++20/g; s/std=c++14/std=c++20/g' "$src/setup.py"
+  if [[ "$has_cuda" == cuda ]]; then export FORCE_CUDA=1; fi
+  (cd "$src" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" CFLAGS=-g0 CXXFLAGS=-g0 \
+     "$VENV/bin/python" -m pip --disable-pip-version-check -q wheel --no-deps --no-build-isolation \
+     -w "$WHEEL_CACHE/$key" .)
+fi
+
+say "installing the pinned stack and the o2f package"
+# One resolver call with the built wheel named, so pip never falls back to the mmcv sdist.
+"${PIP[@]}" install "$WHEEL_CACHE/$key"/mmcv-*.whl -e "$ROOT[dev]"
+"$VENV/bin/python" -c "import mmcv.ops, mmdet, mmengine, o2f; print('[setup] mmcv', mmcv.__version__, 'ops OK; mmdet', mmdet.__version__)"
+echo "$want_stamp" > "$STAMP"

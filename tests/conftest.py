@@ -1,0 +1,34 @@
+"""Shared fixtures: synthetic data written once per session, the repository root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory) -> Path:
+    """Synthetic shapes in COCO layout, the ``ci`` scale's dataset."""
+    from o2f.datasets.synthetic_shapes import prepare_synthetic_shapes
+
+    root = tmp_path_factory.mktemp("data") / "synthetic_shapes"
+    prepare_synthetic_shapes(root)
+    return root
+
+
+@pytest.fixture()
+def in_tmp_with_data(tmp_path, synthetic_root, monkeypatch) -> Path:
+    """A working directory whose data/synthetic_shapes is the session's synthetic dataset."""
+    (tmp_path / "data").mkdir()
+    os.symlink(synthetic_root, tmp_path / "data" / "synthetic_shapes")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

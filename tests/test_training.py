@@ -1,0 +1,87 @@
+"""Short CPU trainings at the ``ci`` scale: the loss falls, and a killed run resumes where it stopped."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from mmengine.hooks import Hook
+
+pytest.importorskip("mmcv.ops")
+
+import o2f.plugin  # noqa: E402,F401
+from o2f.config import load_config  # noqa: E402
+from o2f.train import build_runner  # noqa: E402
+
+FCOS = "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py"
+
+
+class Interrupt(Exception):
+    """Stands in for the job being killed."""
+
+
+class KillAfterEpoch(Hook):
+    priority = "LOWEST"  # after CheckpointHook has written the epoch's checkpoint
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def after_train_epoch(self, runner) -> None:
+        if runner.epoch + 1 == self.epoch:  # runner.epoch counts finished epochs after this hook
+            raise Interrupt
+
+
+class Probe(Hook):
+    """Records where a (resumed) run starts and which epochs it trains."""
+
+    def __init__(self) -> None:
+        self.start_epoch = None
+        self.optimizer_state = None
+        self.trained_epochs = []
+
+    def before_train(self, runner) -> None:
+        self.start_epoch = runner.epoch
+        self.optimizer_state = copy.deepcopy(runner.optim_wrapper.state_dict())  # training mutates it
+
+    def before_train_epoch(self, runner) -> None:
+        self.trained_epochs.append(runner.epoch + 1)
+
+
+def fcos_ci(repo_root, **overrides):
+    return load_config(repo_root / FCOS, "ci", overrides or None)
+
+
+def test_training_loss_falls(repo_root, in_tmp_with_data):
+    cfg = fcos_ci(repo_root, **{"train_cfg.max_epochs": 5, "param_scheduler.1.T_max": 5,
+                                "param_scheduler.1.end": 5})
+    runner = build_runner(cfg, in_tmp_with_data / "work", resume=False)
+    runner.train()
+    losses = runner.message_hub.get_scalar("train/loss").data[0]
+    assert len(losses) == 20  # 16 images, batch 4, 5 epochs
+    assert losses[-4:].mean() < 0.8 * losses[:4].mean()
+    assert "coco/nonms_bbox_mAP" in runner.message_hub.log_scalars or \
+        "val/coco/nonms_bbox_mAP" in runner.message_hub.log_scalars
+
+
+def test_killed_run_resumes_at_next_epoch_with_same_optimizer_state(repo_root, in_tmp_with_data):
+    work = in_tmp_with_data / "work"
+    first = build_runner(fcos_ci(repo_root), work, resume=True)
+    first.register_hook(KillAfterEpoch(1))
+    with pytest.raises(Interrupt):
+        first.train()
+    checkpoint = work / "epoch_1.pth"
+    assert checkpoint.exists() and not (work / "epoch_2.pth").exists()
+
+    saved = torch.load(checkpoint, map_location="cpu")  # torch's safe loader, o2f's allow-list
+    probe = Probe()
+    second = build_runner(fcos_ci(repo_root), work, resume=True)
+    second.register_hook(probe)
+    second.train()
+    assert probe.start_epoch == 1 and probe.trained_epochs == [2]
+    resumed, stored = probe.optimizer_state["state"], saved["optimizer"]["state"]
+    assert resumed.keys() == stored.keys() and len(stored) > 0
+    for key in stored:
+        assert torch.equal(resumed[key]["exp_avg"], stored[key]["exp_avg"])
+        assert resumed[key]["step"] == stored[key]["step"]
+    assert (work / "epoch_2.pth").exists()
