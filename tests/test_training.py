@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
-from mmengine.hooks import Hook
+from helpers import Interrupt, KillAfterEpoch, Probe
 
 pytest.importorskip("mmcv.ops")
 
@@ -15,37 +13,6 @@ from o2f.config import load_config  # noqa: E402
 from o2f.train import build_runner  # noqa: E402
 
 FCOS = "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py"
-
-
-class Interrupt(Exception):
-    """Stands in for the job being killed."""
-
-
-class KillAfterEpoch(Hook):
-    priority = "LOWEST"  # after CheckpointHook has written the epoch's checkpoint
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def after_train_epoch(self, runner) -> None:
-        if runner.epoch + 1 == self.epoch:  # runner.epoch counts finished epochs after this hook
-            raise Interrupt
-
-
-class Probe(Hook):
-    """Records where a (resumed) run starts and which epochs it trains."""
-
-    def __init__(self) -> None:
-        self.start_epoch = None
-        self.optimizer_state = None
-        self.trained_epochs = []
-
-    def before_train(self, runner) -> None:
-        self.start_epoch = runner.epoch
-        self.optimizer_state = copy.deepcopy(runner.optim_wrapper.state_dict())  # training mutates it
-
-    def before_train_epoch(self, runner) -> None:
-        self.trained_epochs.append(runner.epoch + 1)
 
 
 def fcos_ci(repo_root, **overrides):

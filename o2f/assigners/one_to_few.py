@@ -11,8 +11,33 @@ from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
 from mmdet.registry import TASK_UTILS
 from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
+from torch import Tensor
 
 from ..models.matching import centre_region_mask, matching_score
+
+
+def select_one_to_few(score: Tensor, num_candidates: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Top-``k`` anchors per object by ``score`` (A, G), at most ``num_candidates`` (G,) each.
+
+    An anchor kept by several objects belongs to the one that scores it highest; each object's best
+    remaining anchor is its certain one. Returns owner (A,) object index or -1, the owner's score
+    (A,) and the certain mask (A,).
+    """
+    num_anchors = score.size(0)
+    k = min(k, num_anchors)
+    top_scores, top_idx = score.topk(k, dim=0)  # (k, G)
+    ranks = torch.arange(k, device=score.device)[:, None]
+    chosen = (ranks < num_candidates.clamp(max=k)[None]) & (top_scores > 0)
+    kept = torch.zeros_like(score).scatter_(0, top_idx, top_scores * chosen)
+
+    best, owner = kept.max(dim=1)
+    positive = best > 0
+    owned = torch.zeros_like(score)
+    owned[positive, owner[positive]] = best[positive]
+    top_owned, certain_idx = owned.max(dim=0)
+    certain = torch.zeros(num_anchors, dtype=torch.bool, device=score.device)
+    certain[certain_idx[top_owned > 0]] = True
+    return torch.where(positive, owner, -1), best, certain
 
 
 @TASK_UTILS.register_module()
@@ -60,21 +85,8 @@ class OneToFewAssigner(BaseAssigner):
         iou = bbox_overlaps(pred_boxes, gt_boxes) * inside
         score = matching_score(scores[:, gt_labels], iou, inside, self.alpha, self.mode)  # (A, G)
 
-        k = min(self.anchors_per_object, num_anchors)
-        k_per_gt = (iou > 0).sum(0).clamp(max=k)  # (G,)
-        top_scores, top_idx = score.topk(k, dim=0)  # (k, G)
-        chosen = (torch.arange(k, device=score.device)[:, None] < k_per_gt[None]) & (top_scores > 0)
-        candidates = torch.zeros_like(score).scatter_(0, top_idx, top_scores * chosen)
-
-        best, owner = candidates.max(dim=1)  # a contested anchor goes to its highest-scoring object
-        positive = best > 0
-        owned = torch.zeros_like(score)
-        owned[positive, owner[positive]] = best[positive]
-        top_owned, certain_idx = owned.max(dim=0)  # each object's best remaining anchor is certain
-        certain = torch.zeros(num_anchors, dtype=torch.bool, device=score.device)
-        certain[certain_idx[top_owned > 0]] = True
-
-        result = AssignResult(num_gts, torch.where(positive, owner + 1, 0), best,
-                              torch.where(positive, gt_labels[owner], -1))
+        owner, best, certain = select_one_to_few(score, (iou > 0).sum(0), self.anchors_per_object)
+        positive = owner >= 0
+        result = AssignResult(num_gts, owner + 1, best, torch.where(positive, gt_labels[owner.clamp(min=0)], -1))
         result.set_extra_property("certain", certain)
         return result

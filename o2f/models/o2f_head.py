@@ -47,7 +47,7 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
         self.num_obj_convs = num_obj_convs
         self.obj_channels = obj_channels
         self.obj_norm_groups = obj_norm_groups
-        self.soft_label = dict(mode="dynamic", t_max=0.6, t_min=0.2, value=None, **(soft_label or {}))
+        self.soft_label = {**dict(mode="dynamic", t_max=0.6, t_min=0.2, value=None), **(soft_label or {})}
         if self.soft_label["mode"] not in SOFT_LABEL_MODES:
             raise ValueError(f"soft_label.mode must be one of {SOFT_LABEL_MODES}")
         if bbox_weighting not in ("centerness", "uniform"):
