@@ -19,14 +19,52 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
     print(f"{args.dataset} written to {args.out}: {summary}")
 
 
+def parse_tags(pairs: list[str]) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise O2FError(f"--tag expects KEY=VALUE, got '{pair}'")
+        tags[key] = value
+    return tags
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from .config import check_datasets, load_config
+
     cfg = load_config(args.config, args.scale, args.cfg_options)
     check_datasets(cfg)
+    mlflow = None
+    if args.mlflow_uri:
+        run_name = args.run_name or Path(args.work_dir).name
+        mlflow = dict(tracking_uri=args.mlflow_uri, experiment=args.mlflow_experiment, run_name=run_name,
+                      tags={"scale": args.scale, **parse_tags(args.tag)})
+    if args.gpus > 1 and args.launcher == "none":
+        launch_distributed(args.gpus)
+        return
+    cfg.launcher = args.launcher
     import o2f.plugin  # noqa: F401  (registers the heads, metrics and hooks)
 
     from .train import train
-    train(cfg, args.work_dir, resume=not args.no_resume)
+
+    train(cfg, args.work_dir, resume=not args.no_resume, seed=args.seed, mlflow=mlflow)
+
+
+def launch_distributed(gpus: int) -> None:
+    """Re-run this same command under torchrun, one process per GPU (mmengine's pytorch launcher)."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", "-m", "o2f.cli",
+           *sys.argv[1:], "--launcher", "pytorch"]
+    done = subprocess.run(cmd)
+    if done.returncode != 0:
+        raise O2FError(f"distributed training with {gpus} processes failed (exit {done.returncode})")
+
+
+def cmd_mlflow_init(args: argparse.Namespace) -> None:
+    from .tracking import ensure_experiment
+    experiment_id = ensure_experiment(args.uri, args.experiment)
+    print(f"MLflow store {args.uri}: experiment '{args.experiment}' (id {experiment_id}) ready")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-resume", action="store_true", help="start from scratch even if checkpoints exist")
     tr.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
                     help="override config keys, e.g. train_cfg.max_epochs=2 (keys must exist)")
+    tr.add_argument("--seed", type=int, default=None, help="random seed (mmengine randomness.seed)")
+    tr.add_argument("--mlflow-uri", default=None, help="log to this MLflow tracking store, e.g. sqlite:///mlflow.db")
+    tr.add_argument("--mlflow-experiment", default="o2f", help="MLflow experiment name")
+    tr.add_argument("--run-name", default=None, help="MLflow run name (default: the work dir's name)")
+    tr.add_argument("--tag", action="append", default=[], help="MLflow run tag KEY=VALUE (repeatable)")
+    tr.add_argument("--gpus", type=int, default=0, help="GPUs of this job; more than one launches torchrun")
+    tr.add_argument("--launcher", default="none", choices=["none", "pytorch"], help=argparse.SUPPRESS)
     tr.set_defaults(func=cmd_train)
+
+    ml = sub.add_parser("mlflow-init", help="create the MLflow store and experiment once")
+    ml.add_argument("--uri", required=True)
+    ml.add_argument("--experiment", default="o2f")
+    ml.set_defaults(func=cmd_mlflow_init)
     return parser
 
 

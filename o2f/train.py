@@ -7,16 +7,40 @@ from pathlib import Path
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from . import tracking
 
-def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True) -> Runner:
-    """A Runner writing into ``work_dir``; ``resume`` picks up its last checkpoint if there is one."""
+
+def add_hook(cfg: Config, hook_type: str) -> None:
+    hooks = list(cfg.get("custom_hooks", []))
+    if not any(h.get("type") == hook_type for h in hooks):
+        hooks.append(dict(type=hook_type))
+    cfg.custom_hooks = hooks
+
+
+def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: int | None = None,
+                 mlflow: dict | None = None) -> Runner:
+    """A Runner writing into ``work_dir``; ``resume`` picks up its last checkpoint if there is one.
+
+    ``mlflow`` (tracking_uri, experiment, run_name, tags) adds mmengine's MLflow backend, logging
+    into the run remembered in ``work_dir`` so a resumed job continues it.
+    """
     cfg.work_dir = str(work_dir)
     cfg.resume = bool(resume)  # with load_from unset, mmengine finds the last checkpoint itself
-    cfg.load_from = cfg.get("load_from") if not resume else None
+    if resume:
+        cfg.load_from = None
+    if seed is not None:
+        cfg.randomness = dict(seed=seed)
+    add_hook(cfg, "EpochMetricsHook")
+    if mlflow:
+        tracking.prepare_run(mlflow["tracking_uri"], mlflow["experiment"], work_dir, mlflow["run_name"],
+                             mlflow["tags"])
+        cfg.visualizer.vis_backends = [*cfg.visualizer.get("vis_backends", []),
+                                       tracking.vis_backend(**mlflow)]
     return Runner.from_cfg(cfg)
 
 
-def train(cfg: Config, work_dir: str | Path, resume: bool = True) -> Runner:
-    runner = build_runner(cfg, work_dir, resume)
+def train(cfg: Config, work_dir: str | Path, resume: bool = True, seed: int | None = None,
+          mlflow: dict | None = None) -> Runner:
+    runner = build_runner(cfg, work_dir, resume, seed, mlflow)
     runner.train()
     return runner

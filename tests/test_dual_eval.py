@@ -62,8 +62,8 @@ def test_duplicates_lower_nms_free_ap_and_nms_restores_it(tmp_path):
     assert scores["coco/nms_bbox_mAP"] == pytest.approx(1.0)
     # Precision 1, 2/3, 3/5 at recall 1/3, 2/3, 1: interpolated AP = (101 points) well below 1.
     assert 0.7 < scores["coco/nonms_bbox_mAP"] < 0.85
-    assert scores["coco/nonms_bbox_AR@100"] == pytest.approx(1.0)
-    assert {f"coco/{v}_bbox_{k}" for v in ("nms", "nonms") for k in ("mAP", "mAP_50", "mAP_75", "AR@100")} \
+    assert scores["coco/nonms_bbox_AR_100"] == pytest.approx(1.0)
+    assert {f"coco/{v}_bbox_{k}" for v in ("nms", "nonms") for k in ("mAP", "mAP_50", "mAP_75", "AR_100")} \
         <= scores.keys()
 
 

@@ -16,7 +16,7 @@ VARIANTS = {"nms": NMS_FIELD, "nonms": NO_NMS_FIELD}
 class DualNMSCocoMetric(CocoMetric):
     """pycocotools evaluation run twice, once per NMS variant, under distinct keys.
 
-    Keys look like ``coco/nms_bbox_mAP`` and ``coco/nonms_bbox_mAP_50`` (the evaluator adds the
+    Keys look like ``coco/nms_bbox_mAP``, ``coco/nonms_bbox_mAP_50`` or ``coco/nms_bbox_AR_100`` (the evaluator adds the
     ``coco/`` prefix). Data samples must carry both variants, as the heads' ``DualPostProcessMixin``
     writes them.
     """
@@ -43,5 +43,6 @@ class DualNMSCocoMetric(CocoMetric):
             scores = super().compute_metrics([(gt, preds[variant]) for gt, preds in results])
             if not scores:  # no detection at all (an untrained model): every metric is 0, not absent
                 scores = {f"{m}_{item}": 0.0 for m in self.metrics for item in self.metric_items}
-            metrics.update({f"{variant}_{key}": value for key, value in scores.items()})
+            # "@" is not allowed in MLflow metric names: AR@100 is reported as AR_100
+            metrics.update({f"{variant}_{key.replace('@', '_')}": value for key, value in scores.items()})
         return metrics

@@ -1,0 +1,15 @@
+# The o2f reproduction DAG: data -> one training job per experiment -> tables and figures.
+#   snakemake --cores all                          headline set at the demo scale (configs/pipeline.yaml)
+#   snakemake --cores all --config 'tables=[all]'  every table;  add --profile slurm on a cluster
+include: "workflow/rules/common.smk"
+include: "workflow/rules/targets.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
+
+
+# The default target lives here: Snakemake takes it from the main Snakefile only.
+rule all:
+    default_target: True
+    input:
+        f"{REPORTS}/{SCALE}/index.html",

@@ -1,0 +1,133 @@
+"""The experiment plan behind the DAG and the reports, read from ``configs/tables.yaml``.
+
+An *experiment* (a config plus overrides) is trained once per seed however many table cells show
+it; a *cell* names the experiment, the metric and the NMS variant it displays.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import O2FError
+
+ROOT = Path(__file__).resolve().parent.parent
+NMS_VARIANTS = {True: "nms", False: "nonms"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    experiment: str | None  # None: this cell's schedule is not run at the current scale
+    metric: str
+    nms: bool | str  # True, False or "both" (shown as "without / with")
+    paper: object
+
+
+def load_yaml(path: Path) -> dict:
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise O2FError(f"cannot read {path}: {err}") from err
+
+
+class Plan:
+    """Tables, experiments and paths for one DAG configuration (``configs/pipeline.yaml``)."""
+
+    def __init__(self, spec: dict, settings: dict, root: Path = ROOT) -> None:
+        self.spec, self.settings, self.root = spec, settings, root
+        self.scale = settings["scale"]
+        self.experiments = spec["experiments"]
+        self.tables = spec["tables"]
+        self.figures = spec.get("figures", {})
+        known = [*self.tables, *self.figures]
+        if settings["tables"] == ["all"]:
+            settings = {**settings, "tables": known}
+            self.settings = settings
+        unknown = [t for t in settings["tables"] if t not in known]
+        if unknown:
+            raise O2FError(f"unknown table(s) {', '.join(unknown)}; choose from all, {', '.join(known)}")
+        scales = settings["scales"]
+        if self.scale not in scales:
+            raise O2FError(f"unknown scale '{self.scale}'; choose one of {', '.join(scales)}")
+        self.scale_settings = scales[self.scale]
+        for name, experiment in self.experiments.items():
+            if not (root / experiment["config"]).exists():
+                raise O2FError(f"experiment {name}: config {experiment['config']} does not exist")
+
+    @classmethod
+    def from_files(cls, tables_file: str | Path, settings: dict, root: Path = ROOT) -> Plan:
+        return cls(load_yaml(Path(tables_file)), settings, root)
+
+    # --- what to run -------------------------------------------------------------------------
+    def schedule_runs(self, schedule: str) -> bool:
+        return schedule in self.scale_settings["schedules"]
+
+    def cells(self, table: str) -> list[tuple[str, str, Cell]]:
+        """(row name, column name, cell) for every cell of a table, in display order."""
+        spec = self.tables[table]
+        out = []
+        for row in spec["rows"]:
+            for column in spec["columns"]:
+                merged = {**spec.get("cell", {}), **column, **row}
+                schedule = merged.get("schedule", "1x")
+                experiment = merged.get("experiment") or merged.get("experiments", {}).get(schedule)
+                if experiment is not None and experiment not in self.experiments:
+                    raise O2FError(f"{table}: row {row['name']} names unknown experiment '{experiment}'")
+                if not self.schedule_runs(schedule):
+                    experiment = None
+                paper = row.get("paper", {}).get(column["name"])
+                out.append((row["name"], column["name"], Cell(experiment, merged["metric"],
+                                                               merged.get("nms", False), paper)))
+        return out
+
+    def experiments_for(self, tables: list[str] | None = None) -> list[str]:
+        """Experiments behind the given tables, each once, in first-use order."""
+        seen: dict[str, None] = {}
+        for table in tables or self.settings["tables"]:
+            if table in self.figures:
+                for curve in self.figures[table]["curves"]:
+                    seen.setdefault(curve["experiment"])
+                continue
+            for *_, cell in self.cells(table):
+                if cell.experiment:
+                    seen.setdefault(cell.experiment)
+        return list(seen)
+
+    # --- paths and commands ------------------------------------------------------------------
+    def work_dir(self, experiment: str, seed: int) -> str:
+        return f"{self.settings['work_root']}/{self.scale}/{experiment}/seed{seed}"
+
+    def metrics_file(self, experiment: str, seed: int) -> str:
+        return f"{self.work_dir(experiment, seed)}/final_metrics.json"
+
+    def metrics_files(self, tables: list[str] | None = None) -> list[str]:
+        return [self.metrics_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]]
+
+    def dataset_inputs(self) -> list[str]:
+        """Annotation files the DAG must produce (built-in scales) or find (full scale)."""
+        dataset = self.scale_settings.get("dataset")
+        root = Path(self.scale_settings["data_root"])
+        files = [str(root / "annotations" / f"{split}.json") for split in ("train", "val")]
+        if dataset is None and not (self.root / root).exists():
+            raise O2FError(f"dataset root {root} does not exist; download the dataset there "
+                           f"(see README) or set scales.{self.scale}.data_root in configs/pipeline.yaml")
+        return files if dataset else []
+
+    def train_command(self, experiment: str, seed: int, table_tags: str) -> str:
+        """The ``o2f train`` arguments of one job (config, scale, overrides, MLflow run)."""
+        spec = self.experiments[experiment]
+        args = [spec["config"], "--scale", self.scale, "--work-dir", self.work_dir(experiment, seed),
+                "--seed", str(seed), "--mlflow-uri", self.settings["mlflow"]["tracking_uri"],
+                "--mlflow-experiment", self.settings["mlflow"]["experiment"],
+                "--run-name", f"{experiment}-seed{seed}", "--tag", f"experiment={experiment}",
+                "--tag", f"tables={table_tags}"]
+        overrides = spec.get("overrides") or {}
+        if overrides:
+            args += ["--cfg-options", *(f"{k}={v}" for k, v in overrides.items())]
+        return shlex.join(args)
+
+    def tables_using(self, experiment: str) -> str:
+        return ",".join(t for t in [*self.tables, *self.figures] if experiment in self.experiments_for([t]))

@@ -1,0 +1,1 @@
+"""Reports: paper tables (ours / paper / delta), training-curve figures, the index page."""

@@ -1,0 +1,63 @@
+"""Read finished experiments' metrics: final values per seed and per-epoch curves."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..pipeline import NMS_VARIANTS, Plan
+
+
+@dataclass(frozen=True)
+class Value:
+    """A metric in percent over the finished seeds (``n`` = 0: not finished)."""
+
+    mean: float | None
+    std: float | None
+    n: int
+
+    def text(self) -> str:
+        if self.mean is None:
+            return "not finished"
+        return f"{self.mean:.1f}" if self.n == 1 else f"{self.mean:.1f} ± {self.std:.1f}"
+
+
+def load_final(path: str | Path) -> dict | None:
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def metric_key(metric: str, nms: bool) -> str:
+    return f"coco/{NMS_VARIANTS[nms]}_{metric}"
+
+
+class Results:
+    """Metrics of a plan's experiments, read from their work dirs."""
+
+    def __init__(self, plan: Plan, root: Path | None = None) -> None:
+        self.plan = plan
+        self.root = root or Path.cwd()
+
+    def finals(self, experiment: str) -> list[dict]:
+        found = [load_final(self.root / self.plan.metrics_file(experiment, s)) for s in self.plan.settings["seeds"]]
+        return [f for f in found if f]
+
+    def value(self, experiment: str | None, metric: str, nms: bool) -> Value:
+        if experiment is None:
+            return Value(None, None, 0)
+        values = [100 * f["final"][metric_key(metric, nms)] for f in self.finals(experiment)
+                  if metric_key(metric, nms) in f["final"]]
+        if not values:
+            return Value(None, None, 0)
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        return Value(statistics.fmean(values), std, len(values))
+
+    def curve(self, experiment: str, metric: str, nms: bool) -> list[tuple[int, float]]:
+        """(epoch, metric in %) of the first finished seed."""
+        finals = self.finals(experiment)
+        if not finals:
+            return []
+        return [(e["epoch"], 100 * e[metric_key(metric, nms)]) for e in finals[0]["epochs"]
+                if metric_key(metric, nms) in e]

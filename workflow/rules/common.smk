@@ -1,0 +1,27 @@
+# Settings, validated before any job starts, and the experiment plan from configs/tables.yaml.
+import sys
+
+from snakemake.utils import validate
+
+from o2f.errors import O2FError
+from o2f.pipeline import Plan
+
+
+configfile: "configs/pipeline.yaml"
+
+
+validate(config, "../schemas/pipeline.schema.yaml")
+
+try:
+    PLAN = Plan.from_files("configs/tables.yaml", config)
+    DATASET_FILES = PLAN.dataset_inputs()
+except O2FError as err:
+    sys.exit(f"o2f: error: {err}")
+
+SCALE = PLAN.scale
+WORK = PLAN.settings["work_root"]
+REPORTS = PLAN.settings["reports_dir"]
+MLFLOW_READY = f"{WORK}/{SCALE}/.mlflow_ready"
+TRAIN_RESOURCES = PLAN.scale_settings["train"]
+# The project's own interpreter, so jobs find o2f without an activated environment.
+O2F = f"{sys.executable} -m o2f.cli"

@@ -1,0 +1,21 @@
+# Built-in datasets; at full scale the data are the user's and checked before the DAG starts.
+
+
+rule demo_trees:
+    output:
+        train="data/demo_trees/annotations/train.json",
+        val="data/demo_trees/annotations/val.json",
+    log:
+        "logs/data/demo_trees.log",
+    shell:
+        "{O2F} prepare-data demo_trees --out data/demo_trees > {log} 2>&1"
+
+
+rule synthetic_shapes:
+    output:
+        train="data/synthetic_shapes/annotations/train.json",
+        val="data/synthetic_shapes/annotations/val.json",
+    log:
+        "logs/data/synthetic_shapes.log",
+    shell:
+        "{O2F} prepare-data synthetic_shapes --out data/synthetic_shapes > {log} 2>&1"

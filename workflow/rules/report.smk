@@ -1,0 +1,35 @@
+# Tables, figures and the index page, rendered from finished experiments' metrics.
+
+
+rule table:
+    input:
+        lambda w: PLAN.metrics_files([w.table]),
+    output:
+        csv=f"{REPORTS}/{SCALE}/{{table}}.csv",
+        md=f"{REPORTS}/{SCALE}/{{table}}.md",
+        tex=f"{REPORTS}/{SCALE}/{{table}}.tex",
+    wildcard_constraints:
+        table="table[0-9]+",
+    script:
+        "../scripts/render_table.py"
+
+
+rule figure:
+    input:
+        lambda w: PLAN.metrics_files([w.figure]),
+    output:
+        png=f"{REPORTS}/{SCALE}/{{figure}}.png",
+        pdf=f"{REPORTS}/{SCALE}/{{figure}}.pdf",
+    wildcard_constraints:
+        figure="figure[0-9]+",
+    script:
+        "../scripts/render_figure.py"
+
+
+rule index:
+    input:
+        [out for name in PLAN.settings["tables"] for out in report_outputs(name)],
+    output:
+        f"{REPORTS}/{SCALE}/index.html",
+    script:
+        "../scripts/render_index.py"

@@ -1,0 +1,35 @@
+# One job per experiment and seed: train, evaluate with and without NMS every epoch, log to MLflow.
+# A killed job rerun resumes from its last checkpoint and continues the same MLflow run; its output
+# (final_metrics.json) is written only when training finished.
+
+
+rule mlflow_store:
+    """Create the MLflow store and experiment once, before parallel training jobs could race on it."""
+    output:
+        touch(MLFLOW_READY),
+    params:
+        uri=config["mlflow"]["tracking_uri"],
+        experiment=config["mlflow"]["experiment"],
+    log:
+        f"logs/{SCALE}/mlflow_store.log",
+    shell:
+        "{O2F} mlflow-init --uri {params.uri:q} --experiment {params.experiment:q} > {log} 2>&1"
+
+
+rule train:
+    input:
+        data=DATASET_FILES,
+        mlflow=MLFLOW_READY,
+    output:
+        f"{WORK}/{SCALE}/{{experiment}}/seed{{seed}}/final_metrics.json",
+    params:
+        args=lambda w: PLAN.train_command(w.experiment, int(w.seed), PLAN.tables_using(w.experiment)),
+    threads: TRAIN_RESOURCES["threads"]
+    resources:
+        mem_mb=TRAIN_RESOURCES["mem_mb"],
+        runtime=TRAIN_RESOURCES["runtime"],
+        gpu=TRAIN_RESOURCES["gpus"],
+    log:
+        f"logs/{SCALE}/train/{{experiment}}_seed{{seed}}.log",
+    shell:
+        "{O2F} train {params.args} --gpus {resources.gpu} > {log} 2>&1"

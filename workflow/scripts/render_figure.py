@@ -1,0 +1,10 @@
+"""Snakemake script: one training-curve figure (PNG and PDF)."""
+
+from pathlib import Path
+
+from o2f.pipeline import Plan
+from o2f.reporting.figures import curves_figure
+from o2f.reporting.results import Results
+
+plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
+curves_figure(plan, Results(plan), snakemake.wildcards.figure, Path(snakemake.output.png).with_suffix(""))  # noqa: F821

@@ -1,0 +1,15 @@
+"""Snakemake script: reports/<scale>/index.html with every built table and figure."""
+
+from pathlib import Path
+
+from o2f.pipeline import Plan
+from o2f.reporting.index import render_index
+from o2f.reporting.results import Results
+
+plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
+results = Results(plan)
+names = plan.settings["tables"]
+tables = {n: (plan.tables[n]["title"], Path(f"{n}.csv")) for n in names if n in plan.tables}
+figures = {n: (plan.figures[n]["title"], Path(f"{n}.png")) for n in names if n in plan.figures}
+devices = sorted({f.get("device", "unknown") for e in plan.experiments_for() for f in results.finals(e)})
+render_index(tables, figures, Path(snakemake.output[0]), plan.scale, devices, Path.cwd())  # noqa: F821

@@ -1,0 +1,12 @@
+"""Snakemake script: one paper table with our numbers (CSV, Markdown, LaTeX)."""
+
+from pathlib import Path
+
+from o2f.pipeline import Plan
+from o2f.reporting.results import Results
+from o2f.reporting.tables import table_frame, write_table
+
+plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
+name = snakemake.wildcards.table  # noqa: F821
+frame = table_frame(plan, Results(plan), name)
+write_table(frame, plan.tables[name]["title"], Path(snakemake.output.csv).with_suffix(""), plan.scale)  # noqa: F821
