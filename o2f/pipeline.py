@@ -36,8 +36,8 @@ def load_yaml(path: Path) -> dict:
 class Plan:
     """Tables, experiments and paths for one DAG configuration (``configs/pipeline.yaml``)."""
 
-    def __init__(self, spec: dict, settings: dict, root: Path = ROOT) -> None:
-        self.spec, self.settings, self.root = spec, settings, root
+    def __init__(self, spec: dict, settings: dict, root: Path | None = None) -> None:
+        self.spec, self.settings, self.root = spec, settings, root or Path.cwd()
         self.scale = settings["scale"]
         self.experiments = spec["experiments"]
         self.tables = spec["tables"]
@@ -54,11 +54,11 @@ class Plan:
             raise O2FError(f"unknown scale '{self.scale}'; choose one of {', '.join(scales)}")
         self.scale_settings = scales[self.scale]
         for name, experiment in self.experiments.items():
-            if not (root / experiment["config"]).exists():
+            if not (self.root / experiment["config"]).exists():
                 raise O2FError(f"experiment {name}: config {experiment['config']} does not exist")
 
     @classmethod
-    def from_files(cls, tables_file: str | Path, settings: dict, root: Path = ROOT) -> Plan:
+    def from_files(cls, tables_file: str | Path, settings: dict, root: Path | None = None) -> Plan:
         return cls(load_yaml(Path(tables_file)), settings, root)
 
     # --- what to run -------------------------------------------------------------------------

@@ -66,4 +66,8 @@ say "installing the pinned stack and the o2f package"
 # One resolver call with the built wheel named, so pip never falls back to the mmcv sdist.
 "${PIP[@]}" install "$WHEEL_CACHE/$key"/mmcv-*.whl -e "$ROOT[dev]"
 "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmengine, o2f; print('[setup] mmcv', mmcv.__version__, 'ops OK; mmdet', mmdet.__version__)"
+# `snakemake --profile slurm` looks the name up in ~/.config/snakemake: link the project's profile.
+profiles="${XDG_CONFIG_HOME:-$HOME/.config}/snakemake"
+mkdir -p "$profiles"
+[[ -e "$profiles/slurm" ]] || ln -s "$ROOT/workflow/profiles/slurm" "$profiles/slurm"
 echo "$want_stamp" > "$STAMP"

@@ -10,11 +10,19 @@ from o2f.pipeline import Plan
 configfile: "configs/pipeline.yaml"
 
 
-validate(config, "../schemas/pipeline.schema.yaml")
+try:
+    validate(config, "../schemas/pipeline.schema.yaml")
+except Exception as err:  # one line naming the bad setting, not a schema dump
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    sys.exit(f"o2f: error: invalid DAG settings: {lines[1] if len(lines) > 1 else lines[0]}")
 
 try:
     PLAN = Plan.from_files("configs/tables.yaml", config)
     DATASET_FILES = PLAN.dataset_inputs()
+    if config["mlflow"]["tracking_uri"].startswith("http"):
+        from o2f.tracking import client
+
+        client(config["mlflow"]["tracking_uri"])  # unreachable server: fail before any job starts
 except O2FError as err:
     sys.exit(f"o2f: error: {err}")
 

@@ -1,0 +1,138 @@
+"""The DAG: full-scale planning, a tiny end-to-end run, reruns, bad settings, the report renderer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from o2f.errors import O2FError
+from o2f.pipeline import Plan
+from o2f.reporting.results import Results
+from o2f.reporting.tables import table_frame
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def settings(repo_root, **changes) -> dict:
+    return {**yaml.safe_load((repo_root / "configs/pipeline.yaml").read_text()), **changes}
+
+
+def project_copy(repo_root: Path, where: Path) -> Path:
+    """A working directory with the DAG's files linked in, so runs never touch the repository."""
+    where.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "workflow", "configs"):
+        (where / name).symlink_to(repo_root / name)
+    return where
+
+
+def snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The "Job stats" block of a Snakemake plan as {rule: count}."""
+    block = output.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    return {rule: int(count) for rule, count in (line.split() for line in block) if rule != "total"}
+
+
+def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(repo_root, tmp_path):
+    plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, scale="full", tables=["all"]),
+                           root=repo_root)
+    start = time.perf_counter()
+    experiments = plan.experiments_for()
+    assert time.perf_counter() - start < 5
+    assert len(experiments) == len(set(experiments))
+    # the default one-to-few run appears in several tables but is one experiment
+    assert "o2f_r50_1x" in plan.experiments_for(["table5"]) and "o2f_r50_1x" in plan.experiments_for(["figure5"])
+
+    work = project_copy(repo_root, tmp_path / "full")
+    (work / "data" / "coco").mkdir(parents=True)
+    done = snakemake(work, "-n", "--profile", "workflow/profiles/slurm", "--config", "scale=full", "tables=[all]")
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = job_counts(done.stdout)
+    assert counts["train"] == len(experiments)
+    assert counts["table"] == len(plan.tables) and counts["figure"] == len(plan.figures)
+
+
+def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
+    work = project_copy(repo_root, tmp_path / "bad")
+    for config, expected in ((["scale=huge"], "'huge' is not one of"),
+                             (["tables=[table99]"], "unknown table(s) table99"),
+                             (["scale=full"], "dataset root data/coco does not exist")):
+        done = snakemake(work, "-n", "--config", *config)
+        assert done.returncode != 0
+        errors = [line for line in done.stderr.splitlines() if line.startswith("o2f: error:")]
+        assert len(errors) == 1 and expected in errors[0], done.stderr[-1500:]
+    assert not (work / "work_dirs").exists()
+
+
+@pytest.mark.slow
+def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root, tmp_path):
+    work = project_copy(repo_root, tmp_path / "ci")
+    config = ["--config", "scale=ci", "tables=[table5]"]
+    done = snakemake(work, "--cores", "2", *config)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    table = (work / "reports/ci/table5.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in table[1:]] == ["FCOS", "FCOS", "Ours-1conv", "Ours-2convs",
+                                                         "Ours-3convs"]
+    assert (work / "reports/ci/index.html").exists()
+
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["o2f"])
+    assert sorted(runs["tags.experiment"]) == sorted(["fcos_r50_1x", "o2f_r50_1x_1conv", "o2f_r50_1x_2convs",
+                                                      "o2f_r50_1x"])
+    history = mlflow.tracking.MlflowClient().get_metric_history(runs["run_id"][0], "coco/nonms_bbox_mAP")
+    assert [m.step for m in history] == [1, 2]  # one value per epoch
+
+    again = snakemake(work, "-n", "--cores", "2", *config)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    # A deleted output, asked for again, reruns its own job and nothing upstream of it.
+    os.remove(work / "reports/ci/table5.md")
+    partial = snakemake(work, "-n", "--cores", "2", "reports/ci/table5.md", *config)
+    assert job_counts(partial.stdout) == {"table": 1}
+    metrics = "work_dirs/ci/o2f_r50_1x_2convs/seed0/final_metrics.json"
+    os.remove(work / metrics)
+    retrain = snakemake(work, "-n", "--cores", "2", metrics, *config)
+    assert job_counts(retrain.stdout) == {"train": 1}
+
+
+def write_final(work: Path, experiment: str, seed: int, final: dict) -> None:
+    path = work / "work_dirs/demo" / experiment / f"seed{seed}" / "final_metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"epochs": [{"epoch": 12, **final}], "final": final}))
+
+
+def test_report_cells_show_ours_paper_and_delta(repo_root, tmp_path):
+    plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, seeds=[0, 1]), root=repo_root)
+    write_final(tmp_path, "fcos_r50_1x", 0, {"coco/nms_bbox_mAP": 0.152, "coco/nms_bbox_AR_100": 0.35,
+                                              "coco/nonms_bbox_mAP": 0.083, "coco/nonms_bbox_AR_100": 0.30})
+    write_final(tmp_path, "fcos_r50_1x", 1, {"coco/nms_bbox_mAP": 0.148, "coco/nms_bbox_AR_100": 0.33,
+                                              "coco/nonms_bbox_mAP": 0.081, "coco/nonms_bbox_AR_100": 0.32})
+    write_final(tmp_path, "o2f_r50_1x", 0, {"coco/nms_bbox_mAP": 0.15, "coco/nms_bbox_AR_100": 0.4,
+                                             "coco/nonms_bbox_mAP": 0.145, "coco/nonms_bbox_AR_100": 0.41})
+    frame = table_frame(plan, Results(plan, root=tmp_path), "table5")
+    assert list(frame["Method"]) == ["FCOS", "FCOS", "Ours-1conv", "Ours-2convs", "Ours-3convs"]
+    assert frame.loc[0, "AP(1x)"] == "15.0 ± 0.3 / 38.6 (-23.6)"    # mean and std over the two seeds
+    assert frame.loc[1, "AP(1x)"] == "8.2 ± 0.1 / 17.7 (-9.5)"      # the same runs, without NMS
+    assert frame.loc[4, "AR(1x)"] == "41.0 / 61.2 (-20.2)"          # one seed only: no std
+    assert frame.loc[2, "AP(1x)"] == "not finished / 38.4"
+    assert frame.loc[4, "AP(3x)"] == "not run at this scale / 42.2"
+
+
+def test_unknown_experiment_in_a_table_is_named(repo_root):
+    spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())
+    spec["tables"]["table1"]["columns"][0]["experiment"] = "no_such_run"
+    plan = Plan(spec, settings(repo_root), root=repo_root)
+    with pytest.raises(O2FError, match="unknown experiment 'no_such_run'"):
+        plan.experiments_for(["table1"])
