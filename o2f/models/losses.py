@@ -8,6 +8,11 @@ from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 
+def negative_focal_term(p: Tensor, gamma: float, alpha: float) -> Tensor:
+    """``alpha * p^gamma * BCE(p, 0)`` on every entry: the focal loss of a negative, on probabilities."""
+    return F.binary_cross_entropy(p, torch.zeros_like(p), reduction="none") * p.pow(gamma) * alpha
+
+
 @MODELS.register_module()
 class SoftLabelFocalLoss(nn.Module):
     """BCE(p, t) * w on each non-negative anchor's own class, a focal term on everything else.
@@ -30,9 +35,22 @@ class SoftLabelFocalLoss(nn.Module):
         """``p`` (N, C); ``labels`` (N,) class of non-negative anchors, -1 otherwise; ``targets`` and
         ``weights`` (N,) soft label and weight of non-negative anchors. Returns the sum / ``avg_factor``."""
         p = p.float().clamp(0, 1)
-        loss = F.binary_cross_entropy(p, torch.zeros_like(p), reduction="none") * p.pow(self.gamma) * self.neg_alpha
+        loss = negative_focal_term(p, self.gamma, self.neg_alpha)
         anchors = (labels >= 0).nonzero(as_tuple=True)[0]
         classes = labels[anchors]
-        positive = F.binary_cross_entropy(p[anchors, classes], targets[anchors].float(), reduction="none")
-        loss = loss.index_put((anchors, classes), positive * weights[anchors])
+        p_pos = p[anchors, classes]
+        positive = F.binary_cross_entropy(p_pos, targets[anchors].float(), reduction="none")
+        loss = loss.index_put((anchors, classes), positive * weights[anchors] * self.positive_factor(p_pos))
         return self.loss_weight * loss.sum() / avg_factor
+
+    def positive_factor(self, p: Tensor) -> Tensor | float:
+        return 1.0
+
+
+@MODELS.register_module()
+class JointFocalLoss(SoftLabelFocalLoss):
+    """Sigmoid focal loss on probabilities (POTO and the auxiliary loss): positives carry
+    ``(1 - neg_alpha) * (1 - p)^gamma``, negatives ``neg_alpha * p^gamma`` (alpha = 0.25 in focal terms)."""
+
+    def positive_factor(self, p: Tensor) -> Tensor:
+        return (1 - self.neg_alpha) * (1 - p).pow(self.gamma)

@@ -41,12 +41,14 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
     """
 
     def __init__(self, *args, num_obj_convs: int = 3, obj_channels: int = 64, obj_norm_groups: int = 32,
-                 soft_label: dict | None = None, ambiguous_weight: float = 0.4,
-                 bbox_weighting: str = "centerness",
-                 loss_cls: dict | None = None, loss_bbox: dict | None = None, **kwargs) -> None:
+                 objectness_module: dict | None = None, soft_label: dict | None = None,
+                 ambiguous_weight: float = 0.4, bbox_weighting: str = "centerness",
+                 loss_cls: dict | None = None, loss_bbox: dict | None = None, loss_aux: dict | None = None,
+                 **kwargs) -> None:
         self.num_obj_convs = num_obj_convs
         self.obj_channels = obj_channels
         self.obj_norm_groups = obj_norm_groups
+        self.objectness_module_cfg = objectness_module
         self.soft_label = {**dict(mode="dynamic", t_max=0.6, t_min=0.2, value=None), **(soft_label or {})}
         if self.soft_label["mode"] not in SOFT_LABEL_MODES:
             raise ValueError(f"soft_label.mode must be one of {SOFT_LABEL_MODES}")
@@ -58,7 +60,17 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
         kwargs.setdefault("centerness_on_reg", True)
         super().__init__(*args, loss_cls=loss_cls or dict(type="SoftLabelFocalLoss", use_sigmoid=True),
                          loss_bbox=loss_bbox or dict(type="GIoULoss", loss_weight=2.0), **kwargs)
-        self.assigner = TASK_UTILS.build(self.train_cfg["assigner"]) if self.train_cfg else None
+        train_cfg = self.train_cfg or {}
+        self.assigner = TASK_UTILS.build(train_cfg["assigner"]) if "assigner" in train_cfg else None
+        # Hybrid-Epoch: another (one-to-many) assigner before ``switch_epoch`` (0-based).
+        self.early_assigner = TASK_UTILS.build(train_cfg["early_assigner"]) if "early_assigner" in train_cfg else None
+        self.switch_epoch = train_cfg.get("switch_epoch", 0)
+        # POTO's auxiliary one-to-many loss on sigmoid(cls) alone.
+        self.aux_assigner = TASK_UTILS.build(train_cfg["aux_assigner"]) if "aux_assigner" in train_cfg else None
+        self.loss_aux = MODELS.build(loss_aux) if loss_aux else None
+        for assigner in (self.assigner, self.early_assigner, self.aux_assigner):
+            if hasattr(assigner, "bind_levels"):
+                assigner.bind_levels(self.strides, self.regress_ranges)
         self.epoch, self.max_epochs = 0, 1
 
     def _init_layers(self) -> None:
@@ -68,6 +80,8 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
             ConvModule(c_in, c_out, 3, padding=1, bias=True,
                        norm_cfg=dict(type="GN", num_groups=self.obj_norm_groups, requires_grad=True))
             for c_in, c_out in zip(channels[:-1], channels[1:], strict=True))
+        self.objectness_module = (MODELS.build(dict(channels=channels[-1], **self.objectness_module_cfg))
+                                  if self.objectness_module_cfg else None)
         self.conv_centerness = nn.Conv2d(channels[-1], 1, 3, padding=1)
 
     def set_epoch(self, epoch: int, max_epochs: int) -> None:
@@ -77,13 +91,20 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
     def temperature(self) -> float:
         return temperature(self.epoch, self.max_epochs, self.soft_label["t_max"], self.soft_label["t_min"])
 
-    def forward_single(self, x: Tensor, scale, stride: int) -> tuple[Tensor, Tensor, Tensor]:
-        cls_score, bbox_pred, _, reg_feat = super(FCOSHead, self).forward_single(x)
+    def forward(self, x: tuple[Tensor, ...]) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
+        """Class scores, boxes (pixels) and objectness per level; the objectness branch may mix
+        levels (3D max filtering), so it runs after the per-level towers."""
+        cls_scores, bbox_preds, feats = multi_apply(self.forward_towers, x, self.scales, self.strides)
         for conv in self.obj_convs:
-            reg_feat = conv(reg_feat)
-        objectness = self.conv_centerness(reg_feat)
+            feats = [conv(f) for f in feats]
+        if self.objectness_module is not None:
+            feats = self.objectness_module(feats)
+        return cls_scores, bbox_preds, [self.conv_centerness(f) for f in feats]
+
+    def forward_towers(self, x: Tensor, scale, stride: int) -> tuple[Tensor, Tensor, Tensor]:
+        cls_score, bbox_pred, _, reg_feat = super(FCOSHead, self).forward_single(x)
         bbox_pred = scale(bbox_pred).float().clamp(min=0) * stride  # pixels, in training too
-        return cls_score, bbox_pred, objectness
+        return cls_score, bbox_pred, reg_feat
 
     def predict_by_feat(self, cls_scores, bbox_preds, score_factors=None, **kwargs):
         """Rank, threshold and keep by the joint score: pass its logit as the class score."""
@@ -92,7 +113,7 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
         return super().predict_by_feat(joint_logits, bbox_preds, score_factors=None, **kwargs)
 
     def flatten(self, cls_scores, bbox_preds, objectnesses):
-        """(B, A, C) joint scores, (B, A, 4) boxes and (A, 4) priors (x, y, stride, stride)."""
+        """(B, A, C) class logits, (B, A) objectness logits, (B, A, 4) boxes, (A, 4) priors (x, y, stride, stride)."""
         num_imgs = cls_scores[0].size(0)
         priors = torch.cat(self.prior_generator.grid_priors(
             [c.shape[-2:] for c in cls_scores], dtype=bbox_preds[0].dtype, device=bbox_preds[0].device,
@@ -101,7 +122,7 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
         obj = torch.cat([o.permute(0, 2, 3, 1).reshape(num_imgs, -1) for o in objectnesses], 1)
         dist = torch.cat([b.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for b in bbox_preds], 1)
         boxes = self.bbox_coder.decode(priors[None, :, :2].expand(num_imgs, -1, -1), dist)
-        return cls.sigmoid() * obj.sigmoid()[..., None], boxes, priors
+        return cls, obj, boxes, priors
 
     def ambiguous_labels(self, p: Tensor, owner: Tensor, num_objects: int) -> Tensor:
         mode = self.soft_label["mode"]
@@ -109,10 +130,16 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
             return dynamic_soft_labels(p, owner, num_objects, self.temperature)
         return torch.full_like(p, 1.0 if mode == "hard" else float(self.soft_label["value"]))
 
+    def current_assigner(self):
+        if self.early_assigner is not None and self.epoch < self.switch_epoch:
+            return self.early_assigner
+        return self.assigner
+
     @torch.no_grad()
-    def get_targets_single(self, priors: Tensor, joint: Tensor, boxes: Tensor, gt: InstanceData):
+    def get_targets_single(self, priors: Tensor, joint: Tensor, boxes: Tensor, gt: InstanceData, assigner=None):
         """Per anchor: class (-1 negative), soft target, loss weight, object box."""
-        result = self.assigner.assign(InstanceData(priors=priors, scores=joint, bboxes=boxes), gt)
+        assigner = assigner or self.current_assigner()
+        result = assigner.assign(InstanceData(priors=priors, scores=joint, bboxes=boxes), gt)
         positive = result.gt_inds > 0
         owner = (result.gt_inds - 1).clamp(min=0)
         certain = result.get_extra_property("certain")
@@ -128,9 +155,13 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
 
     def loss_by_feat(self, cls_scores, bbox_preds, objectnesses, batch_gt_instances, batch_img_metas,
                      batch_gt_instances_ignore=None) -> dict[str, Tensor]:
-        joint, boxes, priors = self.flatten(cls_scores, bbox_preds, objectnesses)
+        cls, obj, boxes, priors = self.flatten(cls_scores, bbox_preds, objectnesses)
+        joint = cls.sigmoid() * obj.sigmoid()[..., None]
         labels, targets, weights, gt_boxes = (torch.cat(t) for t in multi_apply(
             self.get_targets_single, [priors] * len(joint), joint.detach(), boxes.detach(), batch_gt_instances))
+        losses = {}
+        if self.aux_assigner is not None:
+            losses["loss_aux"] = self.auxiliary_loss(cls, boxes, priors, batch_gt_instances)
         joint, boxes = joint.flatten(0, 1), boxes.flatten(0, 1)
         positive = labels >= 0
         num_pos = reduce_mean(positive.sum().float()).clamp(min=1.0)
@@ -147,4 +178,25 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
                                        avg_factor=box_avg_factor)
         else:
             loss_bbox = boxes.sum() * 0
-        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)
+        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, **losses)
+
+    def auxiliary_loss(self, cls: Tensor, boxes: Tensor, priors: Tensor, batch_gt_instances) -> Tensor:
+        """POTO's auxiliary one-to-many focal loss on sigmoid(cls) alone (DeFCN, Table 5)."""
+        scores = cls.sigmoid()
+        labels = torch.cat([self.get_targets_single(priors, s, b, gt, self.aux_assigner)[0]
+                            for s, b, gt in zip(scores.detach(), boxes.detach(), batch_gt_instances, strict=True)])
+        num_pos = reduce_mean((labels >= 0).sum().float()).clamp(min=1.0)
+        ones = torch.ones_like(labels, dtype=scores.dtype)
+        return self.loss_aux(scores.flatten(0, 1), labels, ones, ones, avg_factor=num_pos)
+
+
+@MODELS.register_module()
+class POTOHead(O2FHead):
+    """DeFCN's POTO head on the same code: one certain anchor per object (``POTOAssigner``), focal
+    loss on the joint score, plain GIoU; 3D max filtering and the auxiliary loss by config."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("num_obj_convs", 0)
+        kwargs.setdefault("bbox_weighting", "uniform")
+        kwargs.setdefault("loss_cls", dict(type="JointFocalLoss", use_sigmoid=True, neg_alpha=0.75, gamma=2.0))
+        super().__init__(*args, **kwargs)

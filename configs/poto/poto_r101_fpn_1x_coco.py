@@ -1,0 +1,4 @@
+# poto with ResNet-101 (Table 6), 1x.
+_base_ = './poto_r50_fpn_1x_coco.py'
+
+model = dict(backbone=dict(depth=101, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')))
