@@ -14,11 +14,11 @@ import statistics
 import time
 
 import torch
+from mmdet.models.dense_heads import FCOSHead
 from mmengine.structures import InstanceData
 
 import o2f.plugin  # noqa: F401
 from o2f.models import O2FHead
-from mmdet.models.dense_heads import FCOSHead
 
 STRIDES = [8, 16, 32, 64, 128]
 HEIGHT, WIDTH, NUM_CLASSES = 800, 1333, 80

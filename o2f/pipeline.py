@@ -20,10 +20,11 @@ NMS_VARIANTS = {True: "nms", False: "nonms"}
 
 @dataclass(frozen=True)
 class Cell:
-    experiment: str | None  # None: this cell's schedule is not run at the current scale
+    experiment: str | None  # None: see ``missing``
     metric: str
     nms: bool | str  # True, False or "both" (shown as "without / with")
     paper: object
+    missing: str = ""  # why there is no experiment: "not implemented" or "not run at this scale"
 
 
 def load_yaml(path: Path) -> dict:
@@ -73,14 +74,16 @@ class Plan:
             for column in spec["columns"]:
                 merged = {**spec.get("cell", {}), **column, **row}
                 schedule = merged.get("schedule", "1x")
-                experiment = merged.get("experiment") or merged.get("experiments", {}).get(schedule)
+                experiment = (merged.get("experiment") or merged.get("experiments", {}).get(schedule)
+                              or row.get("experiment_by_column", {}).get(column["name"]))
                 if experiment is not None and experiment not in self.experiments:
                     raise O2FError(f"{table}: row {row['name']} names unknown experiment '{experiment}'")
+                missing = "not implemented" if experiment is None else ""
                 if not self.schedule_runs(schedule):
-                    experiment = None
+                    experiment, missing = None, "not run at this scale"
                 paper = row.get("paper", {}).get(column["name"])
                 out.append((row["name"], column["name"], Cell(experiment, merged["metric"],
-                                                               merged.get("nms", False), paper)))
+                                                               merged.get("nms", False), paper, missing)))
         return out
 
     def experiments_for(self, tables: list[str] | None = None) -> list[str]:

@@ -76,21 +76,19 @@ def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
 @pytest.mark.slow
 def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root, tmp_path):
     work = project_copy(repo_root, tmp_path / "ci")
-    config = ["--config", "scale=ci", "tables=[table5]"]
+    config = ["--config", "scale=ci", "tables=[hybrid_epoch,figure5]"]
     done = snakemake(work, "--cores", "2", *config)
     assert done.returncode == 0, done.stderr[-3000:]
 
-    table = (work / "reports/ci/table5.csv").read_text().splitlines()
-    assert [line.split(",")[0] for line in table[1:]] == ["FCOS", "FCOS", "Ours-1conv", "Ours-2convs",
-                                                         "Ours-3convs"]
-    assert (work / "reports/ci/index.html").exists()
+    table = (work / "reports/ci/hybrid_epoch.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in table[1:]] == ["Hybrid-Epoch", "Ours"]
+    assert (work / "reports/ci/figure5.png").exists() and (work / "reports/ci/index.html").exists()
 
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["o2f"])
-    assert sorted(runs["tags.experiment"]) == sorted(["fcos_r50_1x", "o2f_r50_1x_1conv", "o2f_r50_1x_2convs",
-                                                      "o2f_r50_1x"])
+    assert sorted(runs["tags.experiment"]) == ["hybrid-epoch_r50_1x", "o2f_r50_1x", "poto_r50_1x"]
     history = mlflow.tracking.MlflowClient().get_metric_history(runs["run_id"][0], "coco/nonms_bbox_mAP")
     assert [m.step for m in history] == [1, 2]  # one value per epoch
 
@@ -98,10 +96,10 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
     assert "Nothing to be done" in again.stdout + again.stderr
 
     # A deleted output, asked for again, reruns its own job and nothing upstream of it.
-    os.remove(work / "reports/ci/table5.md")
-    partial = snakemake(work, "-n", "--cores", "2", "reports/ci/table5.md", *config)
+    os.remove(work / "reports/ci/hybrid_epoch.md")
+    partial = snakemake(work, "-n", "--cores", "2", "reports/ci/hybrid_epoch.md", *config)
     assert job_counts(partial.stdout) == {"table": 1}
-    metrics = "work_dirs/ci/o2f_r50_1x_2convs/seed0/final_metrics.json"
+    metrics = "work_dirs/ci/poto_r50_1x/seed0/final_metrics.json"
     os.remove(work / metrics)
     retrain = snakemake(work, "-n", "--cores", "2", metrics, *config)
     assert job_counts(retrain.stdout) == {"train": 1}
@@ -122,12 +120,14 @@ def test_report_cells_show_ours_paper_and_delta(repo_root, tmp_path):
     write_final(tmp_path, "o2f_r50_1x", 0, {"coco/nms_bbox_mAP": 0.15, "coco/nms_bbox_AR_100": 0.4,
                                              "coco/nonms_bbox_mAP": 0.145, "coco/nonms_bbox_AR_100": 0.41})
     frame = table_frame(plan, Results(plan, root=tmp_path), "table5")
-    assert list(frame["Method"]) == ["FCOS", "FCOS", "Ours-1conv", "Ours-2convs", "Ours-3convs"]
+    assert list(frame["Method"]) == ["FCOS", "FCOS", "POTO", "POTO+3DMF", *["POTO+3DMF+Aux"] * 3, "Ours-1conv",
+                                     "Ours-2convs", "Ours-3convs"]
+    assert list(frame["LA"])[4:7] == ["o2o+o2m(ATSS)", "o2o+o2m(Top-k)", "o2o+o2m(FCOS)"]
     assert frame.loc[0, "AP(1x)"] == "15.0 ± 0.3 / 38.6 (-23.6)"    # mean and std over the two seeds
     assert frame.loc[1, "AP(1x)"] == "8.2 ± 0.1 / 17.7 (-9.5)"      # the same runs, without NMS
-    assert frame.loc[4, "AR(1x)"] == "41.0 / 61.2 (-20.2)"          # one seed only: no std
-    assert frame.loc[2, "AP(1x)"] == "not finished / 38.4"
-    assert frame.loc[4, "AP(3x)"] == "not run at this scale / 42.2"
+    assert frame.loc[9, "AR(1x)"] == "41.0 / 61.2 (-20.2)"          # one seed only: no std
+    assert frame.loc[7, "AP(1x)"] == "not finished / 38.4"
+    assert frame.loc[9, "AP(3x)"] == "not run at this scale / 42.2"
 
 
 def test_unknown_experiment_in_a_table_is_named(repo_root):

@@ -30,7 +30,7 @@ def cell_text(results: Results, cell: Cell) -> str:
     papers = split_paper(cell.paper, cell.nms)
     paper_text = "/".join("–" if p is None else f"{p:.1f}" for p in papers)
     if cell.experiment is None:
-        return f"not run at this scale / {paper_text}"
+        return f"{cell.missing} / {paper_text}"
     if any(v.mean is None for v in ours):
         return f"not finished / {paper_text}"
     ours_text = "/".join(v.text() for v in ours)

@@ -9,7 +9,7 @@ rule table:
         md=f"{REPORTS}/{SCALE}/{{table}}.md",
         tex=f"{REPORTS}/{SCALE}/{{table}}.tex",
     wildcard_constraints:
-        table="table[0-9]+",
+        table="table[0-9]+|hybrid_epoch",
     script:
         "../scripts/render_table.py"
 
