@@ -37,8 +37,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     mlflow = None
     if args.mlflow_uri:
         run_name = args.run_name or Path(args.work_dir).name
-        mlflow = dict(tracking_uri=args.mlflow_uri, experiment=args.mlflow_experiment, run_name=run_name,
-                      tags={"scale": args.scale, **parse_tags(args.tag)})
+        from .engine.hooks import device_name
+        from .reporting.index import git_commit
+
+        tags = {"scale": args.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),
+                **parse_tags(args.tag)}
+        mlflow = dict(tracking_uri=args.mlflow_uri, experiment=args.mlflow_experiment, run_name=run_name, tags=tags)
     if args.gpus > 1 and args.launcher == "none":
         launch_distributed(args.gpus)
         return

@@ -33,3 +33,5 @@ MLFLOW_READY = f"{WORK}/{SCALE}/.mlflow_ready"
 TRAIN_RESOURCES = PLAN.scale_settings["train"]
 # The project's own interpreter, so jobs find o2f without an activated environment.
 O2F = f"{sys.executable} -m o2f.cli"
+# The software of every rule (used with --use-conda; by default jobs run in the project's .venv).
+ENV = "../../environment.yml"

@@ -5,17 +5,25 @@ rule demo_trees:
     output:
         train="data/demo_trees/annotations/train.json",
         val="data/demo_trees/annotations/val.json",
+    params:
+        o2f=O2F,
     log:
         "logs/data/demo_trees.log",
+    conda:
+        ENV
     shell:
-        "{O2F} prepare-data demo_trees --out data/demo_trees > {log} 2>&1"
+        "{params.o2f} prepare-data demo_trees --out data/demo_trees > {log} 2>&1"
 
 
 rule synthetic_shapes:
     output:
         train="data/synthetic_shapes/annotations/train.json",
         val="data/synthetic_shapes/annotations/val.json",
+    params:
+        o2f=O2F,
     log:
         "logs/data/synthetic_shapes.log",
+    conda:
+        ENV
     shell:
-        "{O2F} prepare-data synthetic_shapes --out data/synthetic_shapes > {log} 2>&1"
+        "{params.o2f} prepare-data synthetic_shapes --out data/synthetic_shapes > {log} 2>&1"

@@ -10,6 +10,10 @@ rule table:
         tex=f"{REPORTS}/{SCALE}/{{table}}.tex",
     wildcard_constraints:
         table="table[0-9]+|hybrid_epoch",
+    log:
+        f"logs/{SCALE}/report/{{table}}.log",
+    conda:
+        ENV
     script:
         "../scripts/render_table.py"
 
@@ -22,6 +26,10 @@ rule figure:
         pdf=f"{REPORTS}/{SCALE}/{{figure}}.pdf",
     wildcard_constraints:
         figure="figure[0-9]+",
+    log:
+        f"logs/{SCALE}/report/{{figure}}.log",
+    conda:
+        ENV
     script:
         "../scripts/render_figure.py"
 
@@ -31,5 +39,9 @@ rule index:
         [out for name in PLAN.settings["tables"] for out in report_outputs(name)],
     output:
         f"{REPORTS}/{SCALE}/index.html",
+    log:
+        f"logs/{SCALE}/report/index.log",
+    conda:
+        ENV
     script:
         "../scripts/render_index.py"

@@ -8,12 +8,15 @@ rule mlflow_store:
     output:
         touch(MLFLOW_READY),
     params:
+        o2f=O2F,
         uri=config["mlflow"]["tracking_uri"],
         experiment=config["mlflow"]["experiment"],
     log:
         f"logs/{SCALE}/mlflow_store.log",
+    conda:
+        ENV
     shell:
-        "{O2F} mlflow-init --uri {params.uri:q} --experiment {params.experiment:q} > {log} 2>&1"
+        "{params.o2f} mlflow-init --uri {params.uri:q} --experiment {params.experiment:q} > {log} 2>&1"
 
 
 rule train:
@@ -23,6 +26,7 @@ rule train:
     output:
         f"{WORK}/{SCALE}/{{experiment}}/seed{{seed}}/final_metrics.json",
     params:
+        o2f=O2F,
         args=lambda w: PLAN.train_command(w.experiment, int(w.seed), PLAN.tables_using(w.experiment)),
     threads: TRAIN_RESOURCES["threads"]
     resources:
@@ -31,5 +35,7 @@ rule train:
         gpu=TRAIN_RESOURCES["gpus"],
     log:
         f"logs/{SCALE}/train/{{experiment}}_seed{{seed}}.log",
+    conda:
+        ENV
     shell:
-        "{O2F} train {params.args} --gpus {resources.gpu} > {log} 2>&1"
+        "{params.o2f} train {params.args} --gpus {resources.gpu} > {log} 2>&1"

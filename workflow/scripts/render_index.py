@@ -13,3 +13,4 @@ tables = {n: (plan.tables[n]["title"], Path(f"{n}.csv")) for n in names if n in 
 figures = {n: (plan.figures[n]["title"], Path(f"{n}.png")) for n in names if n in plan.figures}
 devices = sorted({f.get("device", "unknown") for e in plan.experiments_for() for f in results.finals(e)})
 render_index(tables, figures, Path(snakemake.output[0]), plan.scale, devices, Path.cwd())  # noqa: F821
+Path(snakemake.log[0]).write_text(f"rendered {snakemake.output[0]}\n")  # noqa: F821

@@ -10,3 +10,4 @@ plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
 name = snakemake.wildcards.table  # noqa: F821
 frame = table_frame(plan, Results(plan), name)
 write_table(frame, plan.tables[name]["title"], Path(snakemake.output.csv).with_suffix(""), plan.scale)  # noqa: F821
+Path(snakemake.log[0]).write_text(f"rendered {snakemake.output[0]}\n")  # noqa: F821
