@@ -91,8 +91,9 @@ class Plan:
         seen: dict[str, None] = {}
         for table in tables or self.settings["tables"]:
             if table in self.figures:
-                for curve in self.figures[table]["curves"]:
-                    seen.setdefault(curve["experiment"])
+                figure = self.figures[table]
+                for experiment in [c["experiment"] for c in figure.get("curves", [])] + figure.get("experiments", []):
+                    seen.setdefault(experiment)
                 continue
             for *_, cell in self.cells(table):
                 if cell.experiment:

@@ -22,7 +22,8 @@ model = dict(
     test_cfg=dict(nms_pre=1000, score_thr=0.05, nms=dict(type='nms', iou_threshold=0.6), max_per_img=100,
                   nms_free=True))
 
-custom_hooks = [dict(type='EpochToHeadHook')]
+# EpochToHeadHook: T of Eq. 3 follows the epoch; ScoreMapHook: Figure 6's maps after the first and last epoch.
+custom_hooks = [dict(type='EpochToHeadHook'), dict(type='ScoreMapHook')]
 
 optim_wrapper = dict(optimizer=dict(lr=0.01, momentum=0.9, weight_decay=1e-4),
                      paramwise_cfg=dict(_delete_=True, norm_decay_mult=0.), clip_grad=None)

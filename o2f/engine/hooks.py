@@ -7,10 +7,14 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
 import torch
 from mmdet.registry import HOOKS
+from mmdet.structures.bbox import get_box_tensor
+from mmengine.dataset import pseudo_collate
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.structures import InstanceData
 
 EPOCH_METRICS = "epoch_metrics.jsonl"
 FINAL_METRICS = "final_metrics.json"
@@ -72,3 +76,43 @@ def read_epoch_metrics(work_dir: str | Path) -> list[dict]:
                 entry = json.loads(line)
                 by_epoch[entry["epoch"]] = entry
     return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+SCORE_MAPS = "score_maps"
+
+
+@HOOKS.register_module()
+class ScoreMapHook(Hook):
+    """Save the joint score and the assigned labels of one validation image per FPN level, after
+    the first and the last epoch (Figure 6: dense early, sparse late)."""
+
+    priority = "LOW"
+
+    def after_train_epoch(self, runner) -> None:
+        if runner.rank != 0 or runner.epoch not in (0, runner.max_epochs - 1):
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        head = model.bbox_head
+        data = model.data_preprocessor(pseudo_collate([runner.val_loop.dataloader.dataset[0]]), False)
+        sample = data["data_samples"][0]
+        sw, sh = sample.metainfo["scale_factor"]
+        gt = InstanceData(bboxes=get_box_tensor(sample.gt_instances.bboxes) * torch.tensor([sw, sh, sw, sh]),
+                          labels=sample.gt_instances.labels)
+        model.eval()
+        with torch.no_grad():
+            cls_scores, bbox_preds, objectnesses = head(model.extract_feat(data["inputs"]))
+            cls, obj, boxes, priors = head.flatten(cls_scores, bbox_preds, objectnesses)
+            joint = cls.sigmoid() * obj.sigmoid()[..., None]
+            labels, targets, _, _ = head.get_targets_single(priors, joint[0], boxes[0], gt.to(joint.device))
+        model.train()
+        sizes = [tuple(c.shape[-2:]) for c in cls_scores]
+        counts = [h * w for h, w in sizes]
+        arrays = {}
+        for level, (score, label, size) in enumerate(zip(joint[0].amax(-1).split(counts),
+                                                       torch.where(labels >= 0, targets, 0).split(counts),
+                                                       sizes, strict=True)):
+            arrays[f"score_{level}"] = score.reshape(size).cpu().numpy()
+            arrays[f"label_{level}"] = label.reshape(size).cpu().numpy()
+        out = Path(runner.work_dir) / SCORE_MAPS
+        out.mkdir(exist_ok=True)
+        np.savez_compressed(out / f"epoch_{runner.epoch + 1}.npz", temperature=head.temperature, **arrays)

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 from o2f.pipeline import Plan
-from o2f.reporting.figures import curves_figure
+from o2f.reporting.figures import curves_figure, score_map_figure
 from o2f.reporting.results import Results
 
 plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
-curves_figure(plan, Results(plan), snakemake.wildcards.figure, Path(snakemake.output.png).with_suffix(""))  # noqa: F821
+name = snakemake.wildcards.figure  # noqa: F821
+render = score_map_figure if plan.figures[name].get("kind") == "score_maps" else curves_figure
+render(plan, Results(plan), name, Path(snakemake.output.png).with_suffix(""))  # noqa: F821
 Path(snakemake.log[0]).write_text(f"rendered {snakemake.output[0]}\n")  # noqa: F821
