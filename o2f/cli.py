@@ -65,6 +65,21 @@ def launch_distributed(gpus: int) -> None:
         raise O2FError(f"distributed training with {gpus} processes failed (exit {done.returncode})")
 
 
+def cmd_speed(args: argparse.Namespace) -> None:
+    import json
+
+    import torch
+
+    from .speed import device_label, measure
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    speed = measure(args.config, args.scale, device, args.images, overrides=args.cfg_options)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**speed, "device": device_label(device)}, indent=1))
+    print(f"{args.config}: {speed}")
+
+
 def cmd_mlflow_init(args: argparse.Namespace) -> None:
     from .tracking import ensure_experiment
     experiment_id = ensure_experiment(args.uri, args.experiment)
@@ -99,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--gpus", type=int, default=0, help="GPUs of this job; more than one launches torchrun")
     tr.add_argument("--launcher", default="none", choices=["none", "pytorch"], help=argparse.SUPPRESS)
     tr.set_defaults(func=cmd_train)
+
+    sp = sub.add_parser("speed", help="time forward, selection and NMS per image (Table 5's speed columns)")
+    sp.add_argument("config")
+    sp.add_argument("--scale", default="demo")
+    sp.add_argument("--out", required=True, help="JSON file to write")
+    sp.add_argument("--images", type=int, default=15)
+    sp.add_argument("--cfg-options", nargs="+", action=DictAction, default=None)
+    sp.set_defaults(func=cmd_speed)
 
     ml = sub.add_parser("mlflow-init", help="create the MLflow store and experiment once")
     ml.add_argument("--uri", required=True)

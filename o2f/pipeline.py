@@ -25,6 +25,7 @@ class Cell:
     nms: bool | str  # True, False or "both" (shown as "without / with")
     paper: object
     missing: str = ""  # why there is no experiment: "not implemented" or "not run at this scale"
+    source: str = "metrics"  # "metrics" (COCO, from training) or "speed" (the speed benchmark)
 
 
 def load_yaml(path: Path) -> dict:
@@ -82,8 +83,8 @@ class Plan:
                 if not self.schedule_runs(schedule):
                     experiment, missing = None, "not run at this scale"
                 paper = row.get("paper", {}).get(column["name"])
-                out.append((row["name"], column["name"], Cell(experiment, merged["metric"],
-                                                               merged.get("nms", False), paper, missing)))
+                out.append((row["name"], column["name"], Cell(experiment, merged["metric"], merged.get("nms", False),
+                                                               paper, missing, merged.get("source", "metrics"))))
         return out
 
     def experiments_for(self, tables: list[str] | None = None) -> list[str]:
@@ -109,6 +110,24 @@ class Plan:
 
     def metrics_files(self, tables: list[str] | None = None) -> list[str]:
         return [self.metrics_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]]
+
+    def speed_file(self, experiment: str) -> str:
+        return f"{self.settings['work_root']}/{self.scale}/{experiment}/speed.json"
+
+    def speed_files(self, table: str) -> list[str]:
+        """Speed measurements a table shows (Table 5's forward ms, NMS ms, FPS)."""
+        if table not in self.tables:
+            return []
+        names = {c.experiment for *_, c in self.cells(table) if c.source == "speed" and c.experiment}
+        return [self.speed_file(e) for e in sorted(names)]
+
+    def speed_command(self, experiment: str) -> str:
+        spec = self.experiments[experiment]
+        args = [spec["config"], "--scale", self.scale, "--out", self.speed_file(experiment)]
+        overrides = spec.get("overrides") or {}
+        if overrides:
+            args += ["--cfg-options", *(f"{k}={v}" for k, v in overrides.items())]
+        return shlex.join(args)
 
     def dataset_inputs(self) -> list[str]:
         """Annotation files the DAG must produce (built-in scales) or find (full scale)."""

@@ -12,6 +12,7 @@ import time
 
 import torch
 from mmcv.ops import batched_nms
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from .config import load_config
@@ -41,7 +42,9 @@ def measure(config: str, scale: str, device: str, images: int = 15, warmup: int 
     model = MODELS.build(cfg.model).to(device).eval()
     head = model.bbox_head
     DualPostProcessMixin.keep_candidates = True
-    loader = Runner.build_dataloader(cfg.val_dataloader)
+    cfg.val_dataloader.batch_size = 1
+    with DefaultScope.overwrite_default_scope("mmdet"):  # as the Runner would, for the dataset types
+        loader = Runner.build_dataloader(cfg.val_dataloader)
     timings: dict[str, list[float]] = {"forward": [], "post": [], "nms": []}
     with torch.no_grad():
         for index, batch in enumerate(loader):

@@ -12,16 +12,18 @@ ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT.parent / "shared" / "paper" / "o2f-paper.txt"
 TABLES = yaml.safe_load((ROOT / "configs" / "tables.yaml").read_text())["tables"]
 
-pytestmark = pytest.mark.skipif(not PAPER.exists(), reason="the paper text (../shared/paper) is not beside this checkout")
+pytestmark = pytest.mark.skipif(not PAPER.exists(), reason="no paper text (../shared/paper) beside this checkout")
 
 
 @pytest.mark.parametrize("table", [t for t in TABLES if t != "hybrid_epoch"])
 def test_every_row_appears_in_the_paper(table):
     text = PAPER.read_text()
     spec = TABLES[table]
+    sources = {column.get("source", "metrics") for column in spec["columns"]}
     for row in spec["rows"]:
-        values = [str(row["paper"][column["name"]]) for column in spec["columns"]]
-        assert "\t".join(values) in text, f"{table} row {row['name']}: {values}"
+        for source in sources:  # the paper puts its NMS tick between accuracy and speed columns
+            values = [str(row["paper"][c["name"]]) for c in spec["columns"] if c.get("source", "metrics") == source]
+            assert "\t".join(values) in text, f"{table} row {row['name']}: {values}"
 
 
 def test_spot_checks_against_hand_read_cells():

@@ -54,6 +54,20 @@ class Results:
         std = statistics.stdev(values) if len(values) > 1 else 0.0
         return Value(statistics.fmean(values), std, len(values))
 
+    def speed(self, experiment: str | None, metric: str, with_nms: bool) -> Value:
+        """A speed cell (ms or FPS, not %), from the experiment's speed benchmark."""
+        from ..speed import table_value
+
+        path = self.root / self.plan.speed_file(experiment) if experiment else None
+        if path is None or not path.exists():
+            return Value(None, None, 0)
+        return Value(table_value(json.loads(path.read_text()), metric, with_nms), 0.0, 1)
+
+    def speed_devices(self, table: str) -> list[str]:
+        found = {json.loads((self.root / f).read_text()).get("device", "unknown")
+                 for f in self.plan.speed_files(table) if (self.root / f).exists()}
+        return sorted(found)
+
     def curve(self, experiment: str, metric: str, nms: bool) -> list[tuple[int, float]]:
         """(epoch, metric in %) of the first finished seed."""
         finals = self.finals(experiment)

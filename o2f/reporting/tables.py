@@ -26,7 +26,8 @@ def split_paper(paper, nms) -> list[float | None]:
 def cell_text(results: Results, cell: Cell) -> str:
     """"ours / paper (delta)"; with ``nms: both`` each part reads "w/o NMS/w/ NMS"."""
     variants = [False, True] if cell.nms == "both" else [bool(cell.nms)]
-    ours = [results.value(cell.experiment, cell.metric, nms) for nms in variants]
+    read = results.speed if cell.source == "speed" else results.value
+    ours = [read(cell.experiment, cell.metric, nms) for nms in variants]
     papers = split_paper(cell.paper, cell.nms)
     paper_text = "/".join("–" if p is None else f"{p:.1f}" for p in papers)
     if cell.experiment is None:
@@ -55,10 +56,13 @@ def table_frame(plan: Plan, results: Results, table: str) -> pd.DataFrame:
     return pd.DataFrame.from_dict(records, orient="index")
 
 
-def write_table(frame: pd.DataFrame, title: str, out_stem: Path, scale: str) -> list[Path]:
+def write_table(frame: pd.DataFrame, title: str, out_stem: Path, scale: str,
+                speed_devices: list[str] = ()) -> list[Path]:
     """CSV, Markdown and LaTeX of one table."""
     out_stem.parent.mkdir(parents=True, exist_ok=True)
-    note = f"{title} Scale: {scale}. Cells: ours / paper (ours - paper), in %."
+    note = f"{title} Scale: {scale}. Cells: ours / paper (ours - paper), in % (speed: ms and FPS)."
+    if speed_devices:
+        note += f" Our speed measured on {', '.join(speed_devices)}; the paper's on a Tesla V100."
     paths = [out_stem.with_suffix(s) for s in (".csv", ".md", ".tex")]
     frame.to_csv(paths[0], index=False)
     paths[1].write_text(f"**{note}**\n\n{frame.to_markdown(index=False)}\n")

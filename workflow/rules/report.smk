@@ -3,7 +3,8 @@
 
 rule table:
     input:
-        lambda w: PLAN.metrics_files([w.table]),
+        metrics=lambda w: PLAN.metrics_files([w.table]),
+        speed=lambda w: PLAN.speed_files(w.table),
     output:
         csv=f"{REPORTS}/{SCALE}/{{table}}.csv",
         md=f"{REPORTS}/{SCALE}/{{table}}.md",

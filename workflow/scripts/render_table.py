@@ -8,6 +8,8 @@ from o2f.reporting.tables import table_frame, write_table
 
 plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
 name = snakemake.wildcards.table  # noqa: F821
-frame = table_frame(plan, Results(plan), name)
-write_table(frame, plan.tables[name]["title"], Path(snakemake.output.csv).with_suffix(""), plan.scale)  # noqa: F821
+results = Results(plan)
+frame = table_frame(plan, results, name)
+write_table(frame, plan.tables[name]["title"], Path(snakemake.output.csv).with_suffix(""), plan.scale,  # noqa: F821
+            results.speed_devices(name))
 Path(snakemake.log[0]).write_text(f"rendered {snakemake.output[0]}\n")  # noqa: F821

@@ -1,0 +1,25 @@
+"""Table 5's speed cells: forward, NMS and FPS from one measurement, with and without NMS."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("mmcv.ops")
+
+from o2f.speed import measure, table_value  # noqa: E402
+
+FCOS = "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py"
+
+
+def test_table_values_from_one_measurement():
+    speed = {"forward": 27.7, "select": 0.3, "nms": 0.7}
+    assert table_value(speed, "forward", True) == 27.7
+    assert table_value(speed, "nms", True) == 0.7 and table_value(speed, "nms", False) == 0.0
+    assert table_value(speed, "fps", True) == pytest.approx(1000 / 28.7)   # the paper's 35.2 FPS row
+    assert table_value(speed, "fps", False) == pytest.approx(1000 / 28.0)  # NMS-free: no NMS time
+
+
+def test_measure_times_a_model_at_ci_scale(repo_root, in_tmp_with_data):
+    speed = measure(str(repo_root / FCOS), "ci", "cpu", images=3, warmup=1)
+    assert speed.keys() == {"forward", "select", "nms"}
+    assert speed["forward"] > 0 and speed["nms"] >= 0 and speed["select"] >= 0

@@ -1,0 +1,22 @@
+# Speed of each model shown in a table's speed columns (Table 5): forward, selection and NMS
+# per image on the job's device, after training so it never competes with a training job.
+
+
+rule speed:
+    input:
+        data=DATASET_FILES,
+        trained=lambda w: PLAN.metrics_files([t for t in PLAN.settings["tables"] if t in PLAN.tables]),
+    output:
+        f"{WORK}/{SCALE}/{{experiment}}/speed.json",
+    params:
+        o2f=O2F,
+        args=lambda w: PLAN.speed_command(w.experiment),
+    threads: TRAIN_RESOURCES["threads"]
+    resources:
+        gpu=min(TRAIN_RESOURCES["gpus"], 1),
+    log:
+        f"logs/{SCALE}/speed/{{experiment}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.o2f} speed {params.args} > {log} 2>&1"
