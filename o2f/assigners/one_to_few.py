@@ -7,13 +7,11 @@ objects) score matrix, and conflicts are one ``max`` over objects.
 from __future__ import annotations
 
 import torch
-from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
 from mmdet.registry import TASK_UTILS
-from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..models.matching import centre_region_mask, matching_score
+from .base import QualityAssigner
 
 
 def select_one_to_few(score: Tensor, num_candidates: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -41,7 +39,7 @@ def select_one_to_few(score: Tensor, num_candidates: Tensor, k: int) -> tuple[Te
 
 
 @TASK_UTILS.register_module()
-class OneToFewAssigner(BaseAssigner):
+class OneToFewAssigner(QualityAssigner):
     """Rank anchors by Eq. 1 per object, keep the top ones, give contested anchors to the best object.
 
     Args:
@@ -52,41 +50,18 @@ class OneToFewAssigner(BaseAssigner):
         alpha, mode: Eq. 1's exponent and its "multiply"/"add" form (Table 4).
         center_radius: the centre region, in strides of the anchor's level, clipped to the box.
 
-    The result's ``gt_inds`` are 1-based (0 = negative), ``max_overlaps`` hold the matching score and
-    the extra property ``certain`` marks each object's certain anchor.
+    The extra property ``certain`` marks each object's certain anchor; the others kept are ambiguous.
     """
 
     def __init__(self, topk: int = 7, topk_includes_certain: bool = True, alpha: float = 0.8,
                  mode: str = "multiply", center_radius: float = 1.5) -> None:
+        super().__init__(alpha, center_radius, mode)
         self.topk = topk
         self.topk_includes_certain = topk_includes_certain
-        self.alpha = alpha
-        self.mode = mode
-        self.center_radius = center_radius
 
     @property
     def anchors_per_object(self) -> int:
         return self.topk if self.topk_includes_certain else self.topk + 1
 
-    @torch.no_grad()
-    def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
-               gt_instances_ignore: InstanceData | None = None, **kwargs) -> AssignResult:
-        """``pred_instances``: priors (A, 4: x, y, stride, stride), scores (A, C) joint, bboxes (A, 4)."""
-        priors, scores, pred_boxes = pred_instances.priors, pred_instances.scores, pred_instances.bboxes
-        gt_boxes, gt_labels = gt_instances.bboxes, gt_instances.labels
-        num_anchors, num_gts = priors.size(0), gt_boxes.size(0)
-        if num_gts == 0 or num_anchors == 0:
-            result = AssignResult(num_gts, priors.new_zeros(num_anchors, dtype=torch.long),
-                                  priors.new_zeros(num_anchors), priors.new_full((num_anchors,), -1).long())
-            result.set_extra_property("certain", priors.new_zeros(num_anchors, dtype=torch.bool))
-            return result
-
-        inside = centre_region_mask(priors[:, :2], priors[:, 2], gt_boxes, self.center_radius)
-        iou = bbox_overlaps(pred_boxes, gt_boxes) * inside
-        score = matching_score(scores[:, gt_labels], iou, inside, self.alpha, self.mode)  # (A, G)
-
-        owner, best, certain = select_one_to_few(score, (iou > 0).sum(0), self.anchors_per_object)
-        positive = owner >= 0
-        result = AssignResult(num_gts, owner + 1, best, torch.where(positive, gt_labels[owner.clamp(min=0)], -1))
-        result.set_extra_property("certain", certain)
-        return result
+    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor):
+        return select_one_to_few(quality, (iou > 0).sum(0), self.anchors_per_object)

@@ -7,20 +7,12 @@ the one with the highest quality. Vectorised over anchors and objects.
 from __future__ import annotations
 
 import torch
-from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
 from mmdet.registry import TASK_UTILS
-from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..models.matching import centre_region_mask, matching_score
-from .poto import empty_result
-
-
-def inside_boxes(points: Tensor, boxes: Tensor) -> Tensor:
-    """(A, G): anchor point strictly inside the object's box."""
-    p = points[:, None, :]
-    return ((p - boxes[None, :, :2]) > 0).all(-1) & ((boxes[None, :, 2:] - p) > 0).all(-1)
+from ..models.matching import centre_region_mask
+from .base import QualityAssigner, inside_boxes
 
 
 def atss_candidates(quality: Tensor, strides: Tensor, per_level: int) -> Tensor:
@@ -56,43 +48,34 @@ def fcos_candidates(points: Tensor, strides: Tensor, boxes: Tensor, regress_rang
 
 
 @TASK_UTILS.register_module()
-class OneToManyAssigner(BaseAssigner):
+class OneToManyAssigner(QualityAssigner):
     """``mode``: "atss" (top ``topk`` per level, mean + std threshold, inside the box), "topk" (top
     ``topk`` over all levels, inside the box) or "fcos" (FCOS's centre sampling and regress ranges).
     Every positive is fully positive (``certain``)."""
 
+    region = "box"
+
     def __init__(self, mode: str = "atss", topk: int = 9, alpha: float = 0.8, center_radius: float = 1.5) -> None:
         if mode not in ("atss", "topk", "fcos"):
             raise ValueError(f"one-to-many mode must be atss, topk or fcos, got {mode!r}")
-        self.mode, self.topk, self.alpha, self.center_radius = mode, topk, alpha, center_radius
+        super().__init__(alpha, center_radius)
+        self.assignment, self.topk = mode, topk
         self.regress_ranges: dict[int, tuple] = {}
 
     def bind_levels(self, strides, regress_ranges) -> None:
         """FCOS mode needs the head's levels: its strides and regress ranges."""
         self.regress_ranges = {int(s): tuple(r) for s, r in zip(strides, regress_ranges, strict=True)}
 
-    @torch.no_grad()
-    def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
-               gt_instances_ignore: InstanceData | None = None, **kwargs) -> AssignResult:
-        priors, scores, pred_boxes = pred_instances.priors, pred_instances.scores, pred_instances.bboxes
-        gt_boxes, gt_labels = gt_instances.bboxes, gt_instances.labels
-        num_anchors, num_gts = priors.size(0), gt_boxes.size(0)
-        if num_gts == 0 or num_anchors == 0:
-            return empty_result(num_gts, num_anchors, priors)
+    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor):
         points, strides = priors[:, :2], priors[:, 2]
-        inside = inside_boxes(points, gt_boxes)
-        iou = bbox_overlaps(pred_boxes, gt_boxes)
-        quality = matching_score(scores[:, gt_labels], iou, inside, self.alpha)
-        if self.mode == "atss":
+        inside = inside_boxes(points, gt.bboxes)
+        if self.assignment == "atss":
             positive = atss_candidates(quality, strides, self.topk) & inside
-        elif self.mode == "topk":
+        elif self.assignment == "topk":
             positive = topk_candidates(quality, self.topk) & inside
         else:
-            positive = fcos_candidates(points, strides, gt_boxes, self.regress_ranges, self.center_radius)
+            positive = fcos_candidates(points, strides, gt.bboxes, self.regress_ranges, self.center_radius)
         ranked = torch.where(positive, quality + 1e-6, 0.0)  # +eps: an FCOS positive of quality 0 still counts
         best, owner = ranked.max(dim=1)
         matched = best > 0
-        result = AssignResult(num_gts, torch.where(matched, owner + 1, 0), best,
-                              torch.where(matched, gt_labels[owner], -1))
-        result.set_extra_property("certain", matched)
-        return result
+        return torch.where(matched, owner, -1), best, matched

@@ -1,0 +1,65 @@
+"""What every assigner here shares: Eq. 1's quality over (anchors x objects), and the result.
+
+Subclasses only decide which anchors each object keeps (``match``); the prologue (unpacking,
+the empty cases, region, IoU, quality) and the mmdet ``AssignResult`` are written once here.
+"""
+
+from __future__ import annotations
+
+import torch
+from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
+from mmdet.structures.bbox import bbox_overlaps
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from ..models.matching import centre_region_mask, matching_score
+
+
+def inside_boxes(points: Tensor, boxes: Tensor) -> Tensor:
+    """(A, G): anchor point strictly inside the object's box."""
+    p = points[:, None, :]
+    return ((p - boxes[None, :, :2]) > 0).all(-1) & ((boxes[None, :, 2:] - p) > 0).all(-1)
+
+
+class QualityAssigner(BaseAssigner):
+    """Rank anchors by Eq. 1; ``region`` "centre" (centre region, clipped to the box) or "box".
+
+    ``assign`` returns mmdet's ``AssignResult``: ``gt_inds`` 1-based (0 = negative),
+    ``max_overlaps`` the matching quality, and the extra property ``certain`` (fully positive).
+    """
+
+    region = "centre"
+
+    def __init__(self, alpha: float = 0.8, center_radius: float = 1.5, mode: str = "multiply") -> None:
+        self.alpha, self.center_radius, self.mode = alpha, center_radius, mode
+
+    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor
+              ) -> tuple[Tensor, Tensor, Tensor]:
+        """Owner object (A,) or -1, the owner's quality (A,), certain mask (A,)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
+               gt_instances_ignore: InstanceData | None = None, **kwargs) -> AssignResult:
+        """``pred_instances``: priors (A, 4: x, y, stride, stride), scores (A, C), bboxes (A, 4)."""
+        priors = pred_instances.priors
+        num_anchors, num_gts = priors.size(0), len(gt_instances)
+        owner = priors.new_full((num_anchors,), -1, dtype=torch.long)
+        best, certain = priors.new_zeros(num_anchors), priors.new_zeros(num_anchors, dtype=torch.bool)
+        labels = gt_instances.labels
+        if num_gts and num_anchors:
+            gt_boxes = gt_instances.bboxes
+            if self.region == "centre":
+                inside = centre_region_mask(priors[:, :2], priors[:, 2], gt_boxes, self.center_radius)
+            else:
+                inside = inside_boxes(priors[:, :2], gt_boxes)
+            iou = bbox_overlaps(pred_instances.bboxes, gt_boxes)
+            if self.region == "centre":
+                iou = iou * inside
+            quality = matching_score(pred_instances.scores[:, labels], iou, inside, self.alpha, self.mode)
+            owner, best, certain = self.match(priors, gt_instances, iou, quality)
+        positive = owner >= 0
+        result = AssignResult(num_gts, owner + 1, best,
+                              torch.where(positive, labels[owner.clamp(min=0)], -1) if num_gts else owner.clone())
+        result.set_extra_property("certain", certain)
+        return result
