@@ -47,6 +47,11 @@ def cmd_train(args: argparse.Namespace) -> None:
         launch_distributed(args.gpus)
         return
     cfg.launcher = args.launcher
+    if args.launcher != "none":
+        import torch
+
+        if not torch.cuda.is_available():  # CPU processes talk over gloo, not nccl
+            cfg.env_cfg = {**cfg.get("env_cfg", {}), "dist_cfg": dict(backend="gloo")}
     import o2f.plugin  # noqa: F401  (registers the heads, metrics and hooks)
 
     from .train import train
