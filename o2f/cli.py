@@ -50,8 +50,11 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.launcher != "none":
         import torch
 
-        if not torch.cuda.is_available():  # CPU processes talk over gloo, not nccl
-            cfg.env_cfg = {**cfg.get("env_cfg", {}), "dist_cfg": dict(backend="gloo")}
+        if not torch.cuda.is_available():
+            # mmengine's pytorch launcher assumes CUDA; on CPU the processes join over gloo here
+            # and the Runner finds the process group already initialised.
+            torch.distributed.init_process_group("gloo")
+            cfg.model_wrapper_cfg = dict(type="MMDistributedDataParallel", broadcast_buffers=False, device_ids=None)
     import o2f.plugin  # noqa: F401  (registers the heads, metrics and hooks)
 
     from .train import train

@@ -52,3 +52,19 @@ def test_killed_run_resumes_at_next_epoch_with_same_optimizer_state(repo_root, i
         assert torch.equal(resumed[key]["exp_avg"], stored[key]["exp_avg"])
         assert resumed[key]["step"] == stored[key]["step"]
     assert (work / "epoch_2.pth").exists()
+
+
+def test_two_process_launch_on_cpu(repo_root, in_tmp_with_data):
+    """--gpus 2 starts torchrun; on CPU both ranks join over gloo and share the epoch's batches."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "o2f.cli", "train", str(repo_root / FCOS), "--scale", "ci", "--work-dir", "work",
+           "--gpus", "2", "--cfg-options", "train_cfg.max_epochs=1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    work = in_tmp_with_data / "work"
+    assert sorted(p.name for p in work.glob("*.pth")) == ["epoch_1.pth"]
+    # 16 images, 4 per rank and iteration, 2 ranks: 2 iterations an epoch
+    assert "Epoch(train) [1][2/2]" in done.stdout + done.stderr
+    assert (work / "final_metrics.json").exists()
