@@ -139,6 +139,15 @@ class Plan:
                            f"(see README) or set scales.{self.scale}.data_root in configs/pipeline.yaml")
         return files if dataset else []
 
+    def rows_using(self, experiment: str) -> str:
+        """"table:row" of every table cell that shows this experiment (an MLflow tag)."""
+        found: dict[str, None] = {}
+        for table in self.tables:
+            for row, _, cell in self.cells(table):
+                if cell.experiment == experiment:
+                    found.setdefault(f"{table}:{row}")
+        return ";".join(found)
+
     def train_command(self, experiment: str, seed: int, table_tags: str) -> str:
         """The ``o2f train`` arguments of one job (config, scale, overrides, MLflow run)."""
         spec = self.experiments[experiment]
@@ -146,7 +155,7 @@ class Plan:
                 "--seed", str(seed), "--mlflow-uri", self.settings["mlflow"]["tracking_uri"],
                 "--mlflow-experiment", self.settings["mlflow"]["experiment"],
                 "--run-name", f"{experiment}-seed{seed}", "--tag", f"experiment={experiment}",
-                "--tag", f"tables={table_tags}"]
+                "--tag", f"tables={table_tags}", "--tag", f"rows={self.rows_using(experiment)}"]
         overrides = spec.get("overrides") or {}
         if overrides:
             args += ["--cfg-options", *(f"{k}={v}" for k, v in overrides.items())]
