@@ -1,5 +1,5 @@
 """Metrics registered into mmdet's METRICS registry."""
 
-from .dual_coco_metric import DualNMSCocoMetric
+from .dual_nms_metric import DualNMSCocoMetric, DualNMSCrowdHumanMetric, DualNMSMixin
 
-__all__ = ["DualNMSCocoMetric"]
+__all__ = ["DualNMSCocoMetric", "DualNMSCrowdHumanMetric", "DualNMSMixin"]
