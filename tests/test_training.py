@@ -68,3 +68,27 @@ def test_two_process_launch_on_cpu(repo_root, in_tmp_with_data):
     # 16 images, 4 per rank and iteration, 2 ranks: 2 iterations an epoch
     assert "Epoch(train) [1][2/2]" in done.stdout + done.stderr
     assert (work / "final_metrics.json").exists()
+
+
+def test_resumed_job_continues_its_mlflow_run(repo_root, in_tmp_with_data, monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_RUN_ID", "")  # restored (unset) after the test; training sets it
+    uri = f"sqlite:///{in_tmp_with_data / 'mlflow.db'}"
+    tracking = dict(tracking_uri=uri, experiment="o2f", run_name="fcos-ci", tags={"scale": "ci"})
+    work = in_tmp_with_data / "work"
+    first = build_runner(fcos_ci(repo_root), work, resume=True, mlflow=dict(tracking))
+    first.register_hook(KillAfterEpoch(1))
+    with pytest.raises(Interrupt):
+        first.train()
+    mlflow.end_run()  # the killed process would have left its run open
+    second = build_runner(fcos_ci(repo_root), work, resume=True, mlflow=dict(tracking))
+    second.train()
+
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["o2f"], output_format="list")
+    assert len(runs) == 1  # one run per experiment, continued, not a second one
+    client = mlflow.tracking.MlflowClient(uri)
+    losses = client.get_metric_history(runs[0].info.run_id, "loss")
+    assert sorted(m.step for m in losses) == list(range(1, 9))  # iterations of the killed and the resumed part
+    assert [m.step for m in client.get_metric_history(runs[0].info.run_id, "coco/nms_bbox_mAP")] == [2]
