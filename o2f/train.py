@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from mmengine.config import Config
@@ -31,6 +32,9 @@ def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: i
     if seed is not None:
         cfg.randomness = dict(seed=seed)
     add_hook(cfg, "EpochMetricsHook")
+    # mmdet names its visualizer "visualizer", and mmengine hands a second Runner in the same process
+    # that existing instance, with the first one's backends and folder: give each Runner its own.
+    cfg.visualizer.name = f"visualizer-{uuid.uuid4().hex[:12]}"
     if mlflow:
         tracking.prepare_run(mlflow["tracking_uri"], mlflow["experiment"], work_dir, mlflow["run_name"],
                              mlflow["tags"])
