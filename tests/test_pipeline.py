@@ -136,3 +136,18 @@ def test_unknown_experiment_in_a_table_is_named(repo_root):
     plan = Plan(spec, settings(repo_root), root=repo_root)
     with pytest.raises(O2FError, match="unknown experiment 'no_such_run'"):
         plan.experiments_for(["table1"])
+
+
+@pytest.mark.parametrize("experiment", sorted(yaml.safe_load(
+    (Path(__file__).resolve().parent.parent / "configs/tables.yaml").read_text())["experiments"]))
+def test_every_experiment_of_the_tables_builds(repo_root, experiment):
+    """Each experiment's config and overrides load (keys exist) and its model builds, at ci scale."""
+    from mmdet.registry import MODELS
+
+    import o2f.plugin  # noqa: F401
+    from o2f.config import load_config
+
+    spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())["experiments"][experiment]
+    cfg = load_config(repo_root / spec["config"], "ci", spec.get("overrides"))
+    model = MODELS.build(cfg.model)
+    assert model.bbox_head.num_classes == 2

@@ -10,7 +10,7 @@ model = dict(
         _delete_=True, type='O2FHead', num_classes=80, in_channels=256, stacked_convs=4, feat_channels=256,
         strides=[8, 16, 32, 64, 128], conv_bias=True,
         num_obj_convs=3, obj_channels=64,                     # Table 5: Ours-1conv / 2convs / 3convs
-        soft_label=dict(mode='dynamic', t_max=0.6, t_min=0.2),  # Eq. 3; Table 1 uses static / hard
+        soft_label=dict(mode='dynamic', t_max=0.6, t_min=0.2, value=None),  # Eq. 3; Table 1: static (value) / hard
         ambiguous_weight=0.4,                                 # authors' code; the paper's Eq. 4 reads 1.0
         bbox_weighting='centerness',                          # authors' code; the paper's Eq. 5 is 'uniform'
         loss_cls=dict(type='SoftLabelFocalLoss', use_sigmoid=True, neg_alpha=0.75, gamma=2.0),
