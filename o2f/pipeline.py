@@ -121,13 +121,17 @@ class Plan:
         names = {c.experiment for *_, c in self.cells(table) if c.source == "speed" and c.experiment}
         return [self.speed_file(e) for e in sorted(names)]
 
-    def speed_command(self, experiment: str) -> str:
+    def experiment_args(self, experiment: str, *options: str) -> str:
+        """``CONFIG --scale S OPTIONS... [--cfg-options K=V...]``: an experiment on the o2f command line."""
         spec = self.experiments[experiment]
-        args = [spec["config"], "--scale", self.scale, "--out", self.speed_file(experiment)]
+        args = [spec["config"], "--scale", self.scale, *options]
         overrides = spec.get("overrides") or {}
         if overrides:
             args += ["--cfg-options", *(f"{k}={v}" for k, v in overrides.items())]
         return shlex.join(args)
+
+    def speed_command(self, experiment: str) -> str:
+        return self.experiment_args(experiment, "--out", self.speed_file(experiment))
 
     def dataset_inputs(self) -> list[str]:
         """Annotation files the DAG must produce (built-in scales) or find (full scale)."""
@@ -148,18 +152,14 @@ class Plan:
                     found.setdefault(f"{table}:{row}")
         return ";".join(found)
 
-    def train_command(self, experiment: str, seed: int, table_tags: str) -> str:
-        """The ``o2f train`` arguments of one job (config, scale, overrides, MLflow run)."""
-        spec = self.experiments[experiment]
-        args = [spec["config"], "--scale", self.scale, "--work-dir", self.work_dir(experiment, seed),
-                "--seed", str(seed), "--mlflow-uri", self.settings["mlflow"]["tracking_uri"],
-                "--mlflow-experiment", self.settings["mlflow"]["experiment"],
-                "--run-name", f"{experiment}-seed{seed}", "--tag", f"experiment={experiment}",
-                "--tag", f"tables={table_tags}", "--tag", f"rows={self.rows_using(experiment)}"]
-        overrides = spec.get("overrides") or {}
-        if overrides:
-            args += ["--cfg-options", *(f"{k}={v}" for k, v in overrides.items())]
-        return shlex.join(args)
+    def train_command(self, experiment: str, seed: int) -> str:
+        """The ``o2f train`` arguments of one job (config, scale, overrides, MLflow run and tags)."""
+        return self.experiment_args(
+            experiment, "--work-dir", self.work_dir(experiment, seed), "--seed", str(seed),
+            "--mlflow-uri", self.settings["mlflow"]["tracking_uri"],
+            "--mlflow-experiment", self.settings["mlflow"]["experiment"], "--run-name", f"{experiment}-seed{seed}",
+            "--tag", f"experiment={experiment}", "--tag", f"tables={self.tables_using(experiment)}",
+            "--tag", f"rows={self.rows_using(experiment)}")
 
     def tables_using(self, experiment: str) -> str:
         return ",".join(t for t in [*self.tables, *self.figures] if experiment in self.experiments_for([t]))

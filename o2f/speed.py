@@ -16,13 +16,15 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from .config import load_config
+from .engine.hooks import device_name
 from .models.dual_postprocess import DualPostProcessMixin
 
 
 def device_label(device: str) -> str:
+    """The device a speed was measured on; on CPU the thread count matters too."""
     if device == "cuda":
         return torch.cuda.get_device_name(0)
-    return f"CPU, {torch.get_num_threads()} threads"
+    return f"{device_name()}, {torch.get_num_threads()} threads"
 
 
 def sync(device: str) -> None:

@@ -27,7 +27,7 @@ rule train:
         f"{WORK}/{SCALE}/{{experiment}}/seed{{seed}}/final_metrics.json",
     params:
         o2f=O2F,
-        args=lambda w: PLAN.train_command(w.experiment, int(w.seed), PLAN.tables_using(w.experiment)),
+        args=lambda w: PLAN.train_command(w.experiment, int(w.seed)),
     threads: TRAIN_RESOURCES["threads"]
     resources:
         mem_mb=TRAIN_RESOURCES["mem_mb"],
