@@ -21,10 +21,17 @@ def available_scales() -> list[str]:
     return sorted(p.stem for p in SCALE_DIR.glob("*.py"))
 
 
-def scale_file(scale: str) -> Path:
+def scale_file(scale: str, family: str | None = None) -> Path:
+    """The scale's override file; a config family (``scale_family = 'crowdhuman'``) whose dataset or
+    model differs from COCO detection has its own ``_scales_/<family>/<scale>.py``, which inherits
+    the plain scale file and overrides what differs."""
     path = SCALE_DIR / f"{scale}.py"
     if not path.exists():
         raise O2FError(f"unknown scale '{scale}'; choose one of {', '.join(available_scales())}")
+    if family:
+        path = SCALE_DIR / family / f"{scale}.py"
+        if not path.exists():
+            raise O2FError(f"config family '{family}' has no '{scale}' scale: {path} is missing")
     return path
 
 
@@ -49,7 +56,7 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
     if not config_path.exists():
         raise O2FError(f"config file {config_path} does not exist")
     cfg = Config.fromfile(str(config_path))
-    scale_cfg = Config.fromfile(str(scale_file(scale)))
+    scale_cfg = Config.fromfile(str(scale_file(scale, cfg.get("scale_family"))))
     cfg.merge_from_dict(scale_cfg.to_dict(), allow_list_keys=True)
     if overrides:
         check_override_keys(cfg, overrides)
