@@ -13,6 +13,11 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
     if args.dataset == "demo_trees":
         from .datasets.demo_trees import prepare_demo_trees
         summary = prepare_demo_trees(Path(args.out), Path(args.cache))
+    elif args.dataset == "odgt":
+        from .datasets.crowdhuman import write_odgt_dataset
+        if not args.source:
+            raise O2FError("prepare-data odgt needs --source, a dataset folder in COCO layout")
+        summary = write_odgt_dataset(Path(args.source), Path(args.out))
     else:
         from .datasets.synthetic_shapes import prepare_synthetic_shapes
         summary = prepare_synthetic_shapes(Path(args.out))
@@ -100,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="o2f", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    prep = sub.add_parser("prepare-data", help="write a dataset in COCO layout")
-    prep.add_argument("dataset", choices=["demo_trees", "synthetic_shapes"])
+    prep = sub.add_parser("prepare-data", help="write a built-in dataset (COCO layout; odgt: CrowdHuman's)")
+    prep.add_argument("dataset", choices=["demo_trees", "synthetic_shapes", "odgt"])
+    prep.add_argument("--source", help="odgt: the COCO-layout dataset folder to rewrite in CrowdHuman's layout")
     prep.add_argument("--out", required=True, help="output folder")
     prep.add_argument("--cache", default=str(Path.home() / ".cache" / "o2f" / "downloads"),
                       help="where the pinned data wheel is kept")

@@ -63,3 +63,37 @@ def coco_to_odgt(coco: dict, category: str = "person") -> tuple[list[dict], dict
         records.append({"ID": image_id, "gtboxes": by_image[img["id"]]})
         sizes[image_id] = (img["height"], img["width"])
     return records, sizes
+
+
+def dataset_category(coco: dict) -> str:
+    """The odgt tag for a COCO dataset: its category's name, or "object" when it has several."""
+    names = [c["name"] for c in coco.get("categories", [])]
+    return names[0] if len(names) == 1 else "object"
+
+
+def write_odgt_dataset(source: str | Path, out: str | Path, category: str | None = None) -> dict:
+    """A COCO-layout dataset (``annotations/{train,val}.json`` + ``images/``) in CrowdHuman's layout:
+    ``annotation_{split}.odgt``, ``Images/<ID>.jpg`` and the ``id_hw_{split}.json`` size cache that
+    mmdet's ``CrowdHumanDataset`` reads, so the CrowdHuman configs run on the built-in data."""
+    import cv2
+
+    source, out = Path(source), Path(out)
+    (out / "Images").mkdir(parents=True, exist_ok=True)
+    summary = {}
+    for split in ("train", "val"):
+        ann_file = source / "annotations" / f"{split}.json"
+        if not ann_file.exists():
+            raise O2FError(f"annotation file {ann_file} does not exist; prepare the source dataset first")
+        coco = json.loads(ann_file.read_text())
+        records, sizes = coco_to_odgt(coco, category or dataset_category(coco))
+        for image in coco["images"]:
+            target = out / "Images" / f"{Path(image['file_name']).stem}.jpg"
+            if not target.exists():
+                pixels = cv2.imread(str(source / "images" / image["file_name"]))
+                if pixels is None:
+                    raise O2FError(f"cannot read image {source / 'images' / image['file_name']}")
+                cv2.imwrite(str(target), pixels, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        write_odgt(records, out / f"annotation_{split}.odgt")
+        (out / f"id_hw_{split}.json").write_text(json.dumps({k: list(v) for k, v in sizes.items()}))
+        summary[split] = {"images": len(records), "boxes": sum(len(r["gtboxes"]) for r in records)}
+    return summary

@@ -6,10 +6,12 @@ pairs (COCO, CrowdHuman): it evaluates the metric once per NMS variant and prefi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from mmdet.evaluation import CocoMetric, CrowdHumanMetric
 from mmdet.registry import METRICS
+from mmengine.fileio import get_text, load
 
 from ..models.dual_postprocess import NMS_FIELD, NO_NMS_FIELD
 
@@ -57,6 +59,47 @@ class DualNMSCocoMetric(DualNMSMixin, CocoMetric):
         return {f"{m}_{item}": 0.0 for m in self.metrics for item in self.metric_items}
 
 
+class CrowdHumanRecallMetric(CrowdHumanMetric):
+    """mmdet's CrowdHuman AP and mMR, plus the recall of all kept detections (Table 8's third column),
+    for any one-class dataset in odgt form: ground-truth tags are the dataset's class, not only "person"."""
+
+    def __init__(self, *args, metric: Sequence[str] = ("AP", "MR"), **kwargs) -> None:
+        super().__init__(*args, metric=list(metric), **kwargs)
+        if "MR" not in self.metrics:
+            self.metrics.append("MR")  # recall is read off the miss-rate curve's last point
+        self.recall = None
+
+    def load_eval_samples(self, result_file):
+        """As mmdet's, with the dataset's class as the ground-truth tag (mmdet fixes it to "person")."""
+        from mmdet.evaluation.metrics.crowdhuman_metric import Image
+
+        class_names = ["background", *(self.dataset_meta or {}).get("classes", ("person",))]
+        gt_records = [json.loads(line) for line in get_text(self.ann_file).strip().split("\n")]
+        samples = {}
+        for gt_record, pred_record in zip(gt_records, load(result_file), strict=True):
+            if gt_record["ID"] != pred_record["ID"]:
+                raise ValueError("CrowdHuman evaluation needs the validation images in annotation order "
+                                 "(val_dataloader.sampler.shuffle=False, the whole split)")
+            sample = samples[pred_record["ID"]] = Image(self.eval_mode)
+            sample.load(gt_record, "box", None, class_names, True)
+            sample.load(pred_record, "box", None, class_names, False)
+            sample.clip_all_boader()
+        return samples
+
+    def eval_mr(self, score_list, gt_num, img_num):
+        matched = sum(1 for _, label, _ in score_list if label == 1)
+        self.recall = matched / gt_num if gt_num else 0.0
+        return super().eval_mr(score_list, gt_num, img_num)
+
+    def compute_metrics(self, results: list) -> dict[str, float]:
+        self.recall = None
+        metrics = super().compute_metrics(results)
+        if self.recall is not None:
+            metrics["Recall"] = round(self.recall, 4)
+        return metrics
+
+
 @METRICS.register_module()
-class DualNMSCrowdHumanMetric(DualNMSMixin, CrowdHumanMetric):
-    """CrowdHuman AP, mMR (log-average miss rate) and JI per NMS variant."""
+class DualNMSCrowdHumanMetric(DualNMSMixin, CrowdHumanRecallMetric):
+    """CrowdHuman AP, mMR (log-average miss rate, 9 FPPI points in [1e-2, 1]) and recall per NMS
+    variant: ``crowd_human/nms_mMR``, ``crowd_human/nonms_Recall``, ..."""
