@@ -65,26 +65,34 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
     return cfg
 
 
-def dataset_files(cfg: Config) -> list[Path]:
-    """Annotation files the train and val loaders will read (through repeat/concat wrappers)."""
+def dataset_files(cfg: Config) -> list[tuple[Path, Path]]:
+    """(dataset root, annotation file) the train and val loaders will read (through repeat wrappers)."""
     files = []
     for loader in ("train_dataloader", "val_dataloader"):
         dataset = cfg.get(loader, {}).get("dataset", {})
         while "dataset" in dataset:
             dataset = dataset["dataset"]
         if dataset.get("ann_file"):
-            files.append(Path(dataset.get("data_root", "")) / dataset["ann_file"])
+            root = Path(dataset.get("data_root", ""))
+            ann_file = root / dataset["ann_file"]
+            files.append((root if dataset.get("data_root") else ann_file.parent.parent, ann_file))
     return files
 
 
-def check_datasets(cfg: Config, how_to_get: str = "run `o2f prepare-data`") -> None:
-    """Fail early, in one line, on a missing dataset or an annotation file that is not valid json."""
-    for ann_file in dataset_files(cfg):
-        if not ann_file.parent.parent.exists():
-            raise O2FError(f"dataset folder {ann_file.parent.parent} does not exist; {how_to_get}")
+def check_datasets(cfg: Config) -> None:
+    """Fail early, in one line, on a missing dataset or a malformed annotation file (COCO json or
+    CrowdHuman odgt). The scale's ``dataset_help`` says where to get the data."""
+    how_to_get = cfg.get("dataset_help", "run `o2f prepare-data`")
+    for root, ann_file in dataset_files(cfg):
+        if not root.exists():
+            raise O2FError(f"dataset folder {root} does not exist; {how_to_get}")
         if not ann_file.exists():
             raise O2FError(f"annotation file {ann_file} does not exist; {how_to_get}")
-        if ann_file.suffix == ".json":
+        if ann_file.suffix == ".odgt":
+            from .datasets.crowdhuman import read_odgt
+
+            read_odgt(ann_file)
+        elif ann_file.suffix == ".json":
             try:
                 content = json.loads(ann_file.read_text())
             except json.JSONDecodeError as err:

@@ -16,6 +16,10 @@ from .errors import O2FError
 
 ROOT = Path(__file__).resolve().parent.parent
 NMS_VARIANTS = {True: "nms", False: "nonms"}
+# Annotation files of a dataset root, by layout; CrowdHuman's configs read odgt, the others COCO json.
+ANNOTATION_FILES = {"coco": ["annotations/train.json", "annotations/val.json"],
+                    "odgt": ["annotation_train.odgt", "annotation_val.odgt"]}
+LAYOUTS = {"crowdhuman": "odgt"}
 
 
 @dataclass(frozen=True)
@@ -133,15 +137,28 @@ class Plan:
     def speed_command(self, experiment: str) -> str:
         return self.experiment_args(experiment, "--out", self.speed_file(experiment))
 
-    def dataset_inputs(self) -> list[str]:
-        """Annotation files the DAG must produce (built-in scales) or find (full scale)."""
-        dataset = self.scale_settings.get("dataset")
-        root = Path(self.scale_settings["data_root"])
-        files = [str(root / "annotations" / f"{split}.json") for split in ("train", "val")]
-        if dataset is None and not (self.root / root).exists():
-            raise O2FError(f"dataset root {root} does not exist; download the dataset there "
-                           f"(see README) or set scales.{self.scale}.data_root in configs/pipeline.yaml")
-        return files if dataset else []
+    def family(self, experiment: str) -> str:
+        """The experiment's config family: which dataset it reads (``coco``, ``crowdhuman``, ``condinst``)."""
+        return self.experiments[experiment].get("family", "coco")
+
+    def dataset_inputs(self, experiment: str) -> list[str]:
+        """Annotation files the experiment reads: made by the DAG at the built-in scales, the user's at
+        full scale (checked by ``check_data_roots`` before any job starts, so not declared)."""
+        if not self.scale_settings["builtin_data"]:
+            return []
+        family = self.family(experiment)
+        root = Path(self.scale_settings["datasets"][family])
+        return [str(root / name) for name in ANNOTATION_FILES[LAYOUTS.get(family, "coco")]]
+
+    def check_data_roots(self) -> None:
+        """At full scale, every dataset the chosen tables read must be there before the DAG starts."""
+        if self.scale_settings["builtin_data"]:
+            return
+        for family in sorted({self.family(e) for e in self.experiments_for()}):
+            root = self.scale_settings["datasets"][family]
+            if not (self.root / root).exists():
+                raise O2FError(f"dataset root {root} does not exist; download the dataset there (see README) "
+                               f"or set scales.{self.scale}.datasets.{family} in configs/pipeline.yaml")
 
     def rows_using(self, experiment: str) -> str:
         """"table:row" of every table cell that shows this experiment (an MLflow tag)."""

@@ -53,7 +53,8 @@ def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(r
     assert "o2f_r50_1x" in plan.experiments_for(["table5"]) and "o2f_r50_1x" in plan.experiments_for(["figure5"])
 
     work = project_copy(repo_root, tmp_path / "full")
-    (work / "data" / "coco").mkdir(parents=True)
+    for dataset in ("coco", "crowdhuman"):
+        (work / "data" / dataset).mkdir(parents=True)
     done = snakemake(work, "-n", "--profile", "workflow/profiles/slurm", "--config", "scale=full", "tables=[all]")
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
@@ -150,4 +151,7 @@ def test_every_experiment_of_the_tables_builds(repo_root, experiment):
     spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())["experiments"][experiment]
     cfg = load_config(repo_root / spec["config"], "ci", spec.get("overrides"))
     model = MODELS.build(cfg.model)
-    assert model.bbox_head.num_classes == 2
+    # tables.yaml's family (which data the DAG prepares) is the config's (which scale file it reads)
+    assert spec.get("family", "coco") == cfg.get("scale_family", "coco")
+    dataset = cfg.train_dataloader.dataset
+    assert model.bbox_head.num_classes == len(dataset.get("dataset", dataset).metainfo["classes"])

@@ -89,6 +89,8 @@ class CrowdHumanRecallMetric(CrowdHumanMetric):
     def eval_mr(self, score_list, gt_num, img_num):
         matched = sum(1 for _, label, _ in score_list if label == 1)
         self.recall = matched / gt_num if gt_num else 0.0
+        if not score_list:  # nothing detected: everything is missed at every FPPI (mmdet gives NaN)
+            return 1.0
         return super().eval_mr(score_list, gt_num, img_num)
 
     def compute_metrics(self, results: list) -> dict[str, float]:

@@ -30,7 +30,9 @@ def load_final(path: str | Path) -> dict | None:
 
 
 def metric_key(metric: str, nms: bool) -> str:
-    return f"coco/{NMS_VARIANTS[nms]}_{metric}"
+    """``bbox_mAP`` -> ``coco/nms_bbox_mAP``; a metric naming its prefix (``crowd_human/mMR``) keeps it."""
+    prefix, _, name = metric.rpartition("/")
+    return f"{prefix or 'coco'}/{NMS_VARIANTS[nms]}_{name}"
 
 
 class Results:

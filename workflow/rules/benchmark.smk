@@ -4,7 +4,7 @@
 
 rule speed:
     input:
-        data=DATASET_FILES,
+        data=lambda w: PLAN.dataset_inputs(w.experiment),
         trained=lambda w: PLAN.metrics_files([t for t in PLAN.settings["tables"] if t in PLAN.tables]),
     output:
         f"{WORK}/{SCALE}/{{experiment}}/speed.json",

@@ -18,7 +18,7 @@ except Exception as err:  # one line naming the bad setting, not a schema dump
 
 try:
     PLAN = Plan.from_files("configs/tables.yaml", config)
-    DATASET_FILES = PLAN.dataset_inputs()
+    PLAN.check_data_roots()
     if config["mlflow"]["tracking_uri"].startswith("http"):
         from o2f.tracking import client
 

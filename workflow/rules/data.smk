@@ -27,3 +27,21 @@ rule synthetic_shapes:
         ENV
     shell:
         "{params.o2f} prepare-data synthetic_shapes --out data/synthetic_shapes > {log} 2>&1"
+
+
+rule odgt_copy:
+    """A built-in dataset in CrowdHuman's layout, for the CrowdHuman configs (Table 8)."""
+    input:
+        train="data/{source}/annotations/train.json",
+        val="data/{source}/annotations/val.json",
+    output:
+        train="data/{source}_odgt/annotation_train.odgt",
+        val="data/{source}_odgt/annotation_val.odgt",
+    params:
+        o2f=O2F,
+    log:
+        "logs/data/{source}_odgt.log",
+    conda:
+        ENV
+    shell:
+        "{params.o2f} prepare-data odgt --source data/{wildcards.source} --out data/{wildcards.source}_odgt > {log} 2>&1"

@@ -21,7 +21,7 @@ rule mlflow_store:
 
 rule train:
     input:
-        data=DATASET_FILES,
+        data=lambda w: PLAN.dataset_inputs(w.experiment),
         mlflow=MLFLOW_READY,
     output:
         f"{WORK}/{SCALE}/{{experiment}}/seed{{seed}}/final_metrics.json",

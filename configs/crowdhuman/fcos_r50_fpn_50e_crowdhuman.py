@@ -1,0 +1,13 @@
+# Table 8, CrowdHuman: FCOS (one-to-many, evaluated with and without NMS).
+_base_ = ['../fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py', '../_base_/crowdhuman.py']
+scale_family = 'crowdhuman'
+
+model = dict(bbox_head=dict(num_classes=1), test_cfg={{_base_.crowdhuman_test_cfg}})
+train_dataloader = {{_base_.crowdhuman_train_dataloader}}
+val_dataloader = {{_base_.crowdhuman_val_dataloader}}
+test_dataloader = val_dataloader
+val_evaluator = {{_base_.crowdhuman_val_evaluator}}
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs={{_base_.crowdhuman_max_epochs}})
+optim_wrapper = {{_base_.crowdhuman_optim_wrapper}}
+param_scheduler = {{_base_.crowdhuman_param_scheduler}}
