@@ -25,10 +25,21 @@ def synthetic_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def synthetic_odgt_root(synthetic_root, tmp_path_factory) -> Path:
+    """The synthetic shapes in CrowdHuman's layout, the CrowdHuman configs' ``ci`` dataset."""
+    from o2f.datasets.crowdhuman import write_odgt_dataset
+
+    root = tmp_path_factory.mktemp("data") / "synthetic_shapes_odgt"
+    write_odgt_dataset(synthetic_root, root)
+    return root
+
+
 @pytest.fixture()
-def in_tmp_with_data(tmp_path, synthetic_root, monkeypatch) -> Path:
-    """A working directory whose data/synthetic_shapes is the session's synthetic dataset."""
+def in_tmp_with_data(tmp_path, synthetic_root, synthetic_odgt_root, monkeypatch) -> Path:
+    """A working directory whose data/ holds the session's synthetic dataset (COCO and odgt layouts)."""
     (tmp_path / "data").mkdir()
     os.symlink(synthetic_root, tmp_path / "data" / "synthetic_shapes")
+    os.symlink(synthetic_odgt_root, tmp_path / "data" / "synthetic_shapes_odgt")
     monkeypatch.chdir(tmp_path)
     return tmp_path

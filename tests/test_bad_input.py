@@ -5,6 +5,7 @@ from __future__ import annotations
 from o2f.cli import main
 
 FCOS = "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py"
+CROWDHUMAN = "configs/crowdhuman/o2f_r50_fpn_50e_crowdhuman.py"
 
 
 def run_cli(capsys, *args) -> tuple[int, str]:
@@ -53,6 +54,24 @@ def test_malformed_annotation_json_keeps_existing_checkpoints(capsys, repo_root,
     assert code == 2
     assert_one_line(err, "malformed annotation json", "train.json")
     assert (work / "epoch_1.pth").read_bytes() == b"trained"
+
+
+def test_missing_crowdhuman_says_what_to_download(capsys, repo_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, err = run_cli(capsys, "train", str(repo_root / CROWDHUMAN), "--scale", "full", "--work-dir", "work")
+    assert code == 2
+    assert_one_line(err, "data/crowdhuman", "does not exist", "download CrowdHuman", "annotation_train.odgt")
+
+
+def test_malformed_odgt_names_file_and_line(capsys, repo_root, in_tmp_with_data):
+    odgt = in_tmp_with_data / "data" / "synthetic_shapes_odgt"
+    odgt.unlink()
+    odgt.mkdir()
+    (odgt / "annotation_train.odgt").write_text('{"ID": "a", "gtboxes": []}\n{"ID": "b", "gtbo\n')
+    (odgt / "annotation_val.odgt").write_text('{"ID": "a", "gtboxes": []}\n')
+    code, err = run_cli(capsys, "train", str(repo_root / CROWDHUMAN), "--scale", "ci", "--work-dir", "work")
+    assert code == 2
+    assert_one_line(err, "malformed odgt line 2", "annotation_train.odgt")
 
 
 def test_missing_config_file(capsys, tmp_path):

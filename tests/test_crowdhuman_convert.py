@@ -43,3 +43,24 @@ def test_malformed_odgt_names_the_line(tmp_path):
     (tmp_path / "bad.odgt").write_text('{"ID": "a", "gtboxes": []}\n{"ID": \n')
     with pytest.raises(O2FError, match="malformed odgt line 2"):
         read_odgt(tmp_path / "bad.odgt")
+
+
+def test_builtin_dataset_in_odgt_form_loads_in_mmdets_crowdhuman_dataset(synthetic_root, synthetic_odgt_root):
+    """The odgt copy has every image (as jpg, with its size cached) and every box of the COCO source."""
+    import json
+
+    import cv2
+    from mmdet.datasets import CrowdHumanDataset
+
+    coco = json.loads((synthetic_root / "annotations" / "val.json").read_text())
+    dataset = CrowdHumanDataset(data_root=str(synthetic_odgt_root), ann_file="annotation_val.odgt",
+                                data_prefix=dict(img="Images/"), metainfo=dict(classes=("object",)),
+                                test_mode=True, pipeline=[])
+    assert len(dataset) == len(coco["images"])
+    boxes = sorted(tuple(round(v, 3) for v in inst["bbox"]) for i in range(len(dataset))
+                   for inst in dataset.get_data_info(i)["instances"] if inst["bbox_label"] == 0)
+    expected = sorted(tuple(round(v, 3) for v in (x, y, x + w, y + h)) for x, y, w, h in
+                      (a["bbox"] for a in coco["annotations"]))
+    assert boxes == expected
+    first = dataset.get_data_info(0)
+    assert cv2.imread(first["img_path"]).shape[:2] == (first["height"], first["width"])
