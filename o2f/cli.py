@@ -18,6 +18,9 @@ def cmd_prepare_data(args: argparse.Namespace) -> None:
         if not args.source:
             raise O2FError("prepare-data odgt needs --source, a dataset folder in COCO layout")
         summary = write_odgt_dataset(Path(args.source), Path(args.out))
+    elif args.dataset == "synthetic_shapes_demo":
+        from .datasets.synthetic_shapes import prepare_synthetic_shapes_demo
+        summary = prepare_synthetic_shapes_demo(Path(args.out))
     else:
         from .datasets.synthetic_shapes import prepare_synthetic_shapes
         summary = prepare_synthetic_shapes(Path(args.out))
@@ -106,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     prep = sub.add_parser("prepare-data", help="write a built-in dataset (COCO layout; odgt: CrowdHuman's)")
-    prep.add_argument("dataset", choices=["demo_trees", "synthetic_shapes", "odgt"])
+    prep.add_argument("dataset", choices=["demo_trees", "synthetic_shapes", "synthetic_shapes_demo", "odgt"],
+                      help="synthetic_shapes_demo: more shapes, the CondInst configs' demo data")
     prep.add_argument("--source", help="odgt: the COCO-layout dataset folder to rewrite in CrowdHuman's layout")
     prep.add_argument("--out", required=True, help="output folder")
     prep.add_argument("--cache", default=str(Path.home() / ".cache" / "o2f" / "downloads"),

@@ -24,6 +24,8 @@ def inside_boxes(points: Tensor, boxes: Tensor) -> Tensor:
 class QualityAssigner(BaseAssigner):
     """Rank anchors by Eq. 1; ``region`` "centre" (centre region, clipped to the box) or "box".
 
+    The centre region is centred on ``gt_instances.centres`` where given (CondInst: the masks'
+    centres of mass), else on the box centres.
     ``assign`` returns mmdet's ``AssignResult``: ``gt_inds`` 1-based (0 = negative),
     ``max_overlaps`` the matching quality, and the extra property ``certain`` (fully positive).
     """
@@ -50,7 +52,8 @@ class QualityAssigner(BaseAssigner):
         if num_gts and num_anchors:
             gt_boxes = gt_instances.bboxes
             if self.region == "centre":
-                inside = centre_region_mask(priors[:, :2], priors[:, 2], gt_boxes, self.center_radius)
+                inside = centre_region_mask(priors[:, :2], priors[:, 2], gt_boxes, self.center_radius,
+                                            gt_instances.get("centres"))
             else:
                 inside = inside_boxes(priors[:, :2], gt_boxes)
             iou = bbox_overlaps(pred_instances.bboxes, gt_boxes)

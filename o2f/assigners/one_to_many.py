@@ -36,7 +36,8 @@ def topk_candidates(quality: Tensor, k: int) -> Tensor:
     return chosen
 
 
-def fcos_candidates(points: Tensor, strides: Tensor, boxes: Tensor, regress_ranges: dict, radius: float) -> Tensor:
+def fcos_candidates(points: Tensor, strides: Tensor, boxes: Tensor, regress_ranges: dict, radius: float,
+                    centres: Tensor | None = None) -> Tensor:
     """FCOS's own positives: inside the centre region, and the largest box side within the level's range."""
     lt = points[:, None, :] - boxes[None, :, :2]
     rb = boxes[None, :, 2:] - points[:, None, :]
@@ -44,7 +45,7 @@ def fcos_candidates(points: Tensor, strides: Tensor, boxes: Tensor, regress_rang
     ranges = torch.tensor([regress_ranges[int(s)] for s in strides.tolist()], device=points.device,
                           dtype=points.dtype)
     in_range = (reach >= ranges[:, :1]) & (reach <= ranges[:, 1:])
-    return centre_region_mask(points, strides, boxes, radius) & in_range
+    return centre_region_mask(points, strides, boxes, radius, centres) & in_range
 
 
 @TASK_UTILS.register_module()
@@ -74,7 +75,8 @@ class OneToManyAssigner(QualityAssigner):
         elif self.assignment == "topk":
             positive = topk_candidates(quality, self.topk) & inside
         else:
-            positive = fcos_candidates(points, strides, gt.bboxes, self.regress_ranges, self.center_radius)
+            positive = fcos_candidates(points, strides, gt.bboxes, self.regress_ranges, self.center_radius,
+                                       gt.get("centres"))
         ranked = torch.where(positive, quality + 1e-6, 0.0)  # +eps: an FCOS positive of quality 0 still counts
         best, owner = ranked.max(dim=1)
         matched = best > 0

@@ -10,18 +10,37 @@ import torch
 from torch import Tensor
 
 
-def centre_region_mask(points: Tensor, strides: Tensor, gt_boxes: Tensor, radius: float = 1.5) -> Tensor:
+def centre_region_mask(points: Tensor, strides: Tensor, gt_boxes: Tensor, radius: float = 1.5,
+                       centres: Tensor | None = None) -> Tensor:
     """(A, G) bool: anchor point inside the object's centre region.
 
     The region is the object's centre +- ``radius`` x the anchor's own level stride, clipped to the box;
-    a point on its border is outside (distances must be strictly positive).
+    a point on its border is outside (distances must be strictly positive). ``centres`` (G, 2) replaces
+    the box centres, e.g. by the masks' centres of mass for instance segmentation.
     """
-    centres = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2  # (G, 2)
+    if centres is None:
+        centres = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2  # (G, 2)
     half = radius * strides[:, None, None]  # (A, 1, 1)
     lo = torch.maximum(centres[None] - half, gt_boxes[None, :, :2])  # (A, G, 2)
     hi = torch.minimum(centres[None] + half, gt_boxes[None, :, 2:])
     p = points[:, None, :]
     return ((p - lo) > 0).all(-1) & ((hi - p) > 0).all(-1)
+
+
+def mask_centroids(masks: Tensor, gt_boxes: Tensor) -> Tensor:
+    """(G, 2) centre of mass (x, y) of each (G, H, W) mask: CondInst centres Eq. 1's region on it.
+
+    Pixel (row i, column j) counts at (j, i), as in the authors' code and mmdet's CondInst; an empty
+    mask (cropped away) falls back to its box centre.
+    """
+    columns = masks.sum(-2, dtype=gt_boxes.dtype)  # (G, W): no float copy of the full masks
+    rows = masks.sum(-1, dtype=gt_boxes.dtype)  # (G, H)
+    area = rows.sum(-1)
+    xs = torch.arange(columns.size(-1), dtype=gt_boxes.dtype, device=masks.device)
+    ys = torch.arange(rows.size(-1), dtype=gt_boxes.dtype, device=masks.device)
+    centroid = torch.stack([(columns * xs).sum(-1), (rows * ys).sum(-1)], -1) / area.clamp(min=1)[:, None]
+    box_centres = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2
+    return torch.where(area[:, None] > 0, centroid, box_centres)
 
 
 def matching_score(p: Tensor, iou: Tensor, inside: Tensor, alpha: float = 0.8,

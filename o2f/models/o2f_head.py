@@ -94,12 +94,16 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
     def forward(self, x: tuple[Tensor, ...]) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
         """Class scores, boxes (pixels) and objectness per level; the objectness branch may mix
         levels (3D max filtering), so it runs after the per-level towers."""
-        cls_scores, bbox_preds, feats = multi_apply(self.forward_towers, x, self.scales, self.strides)
+        cls_scores, bbox_preds, reg_feats = multi_apply(self.forward_towers, x, self.scales, self.strides)
+        return cls_scores, bbox_preds, self.forward_objectness(reg_feats)
+
+    def forward_objectness(self, feats: list[Tensor]) -> list[Tensor]:
+        """Objectness logits per level from the regression towers' features."""
         for conv in self.obj_convs:
             feats = [conv(f) for f in feats]
         if self.objectness_module is not None:
             feats = self.objectness_module(feats)
-        return cls_scores, bbox_preds, [self.conv_centerness(f) for f in feats]
+        return [self.conv_centerness(f) for f in feats]
 
     def forward_towers(self, x: Tensor, scale, stride: int) -> tuple[Tensor, Tensor, Tensor]:
         cls_score, bbox_pred, _, reg_feat = super(FCOSHead, self).forward_single(x)
@@ -138,6 +142,13 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
     @torch.no_grad()
     def get_targets_single(self, priors: Tensor, joint: Tensor, boxes: Tensor, gt: InstanceData, assigner=None):
         """Per anchor: class (-1 negative), soft target, loss weight, object box."""
+        labels, targets, weights, owner = self.assign_single(priors, joint, boxes, gt, assigner)
+        gt_boxes = gt.bboxes[owner] if len(gt) else boxes.new_zeros(boxes.shape)
+        return labels, targets, weights, gt_boxes
+
+    @torch.no_grad()
+    def assign_single(self, priors: Tensor, joint: Tensor, boxes: Tensor, gt: InstanceData, assigner=None):
+        """Per anchor: class (-1 negative), soft target, loss weight, owner object index (0 where negative)."""
         assigner = assigner or self.current_assigner()
         result = assigner.assign(InstanceData(priors=priors, scores=joint, bboxes=boxes), gt)
         positive = result.gt_inds > 0
@@ -150,15 +161,24 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
         amb_idx = ambiguous.nonzero(as_tuple=True)[0]
         targets[amb_idx] = self.ambiguous_labels(joint[amb_idx, labels[amb_idx]], owner[amb_idx], len(gt))
         weights[amb_idx] = self.ambiguous_weight
-        gt_boxes = gt.bboxes[owner] if len(gt) else boxes.new_zeros(boxes.shape)
-        return labels, targets, weights, gt_boxes
+        return labels, targets, weights, owner
 
     def loss_by_feat(self, cls_scores, bbox_preds, objectnesses, batch_gt_instances, batch_img_metas,
                      batch_gt_instances_ignore=None) -> dict[str, Tensor]:
+        return self.dense_losses(cls_scores, bbox_preds, objectnesses, batch_gt_instances)[0]
+
+    def dense_losses(self, cls_scores, bbox_preds, objectnesses, batch_gt_instances
+                     ) -> tuple[dict[str, Tensor], tuple[list[Tensor], list[Tensor]]]:
+        """Eq. 4-5 losses, and per image the assignment a CondInst mask head trains on: each anchor's
+        class (-1 negative) and owner object index."""
         cls, obj, boxes, priors = self.flatten(cls_scores, bbox_preds, objectnesses)
         joint = cls.sigmoid() * obj.sigmoid()[..., None]
-        labels, targets, weights, gt_boxes = (torch.cat(t) for t in multi_apply(
-            self.get_targets_single, [priors] * len(joint), joint.detach(), boxes.detach(), batch_gt_instances))
+        per_image = multi_apply(self.assign_single, [priors] * len(joint), joint.detach(), boxes.detach(),
+                                batch_gt_instances)
+        owners = per_image[3]
+        gt_boxes = torch.cat([gt.bboxes[owner] if len(gt) else b.new_zeros(b.shape)
+                              for gt, owner, b in zip(batch_gt_instances, owners, boxes, strict=True)])
+        labels, targets, weights = (torch.cat(t) for t in per_image[:3])
         losses = {}
         if self.aux_assigner is not None:
             losses["loss_aux"] = self.auxiliary_loss(cls, boxes, priors, batch_gt_instances)
@@ -178,7 +198,7 @@ class O2FHead(DualPostProcessMixin, FCOSHead):
                                        avg_factor=box_avg_factor)
         else:
             loss_bbox = boxes.sum() * 0
-        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, **losses)
+        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, **losses), (per_image[0], owners)
 
     def auxiliary_loss(self, cls: Tensor, boxes: Tensor, priors: Tensor, batch_gt_instances) -> Tensor:
         """POTO's auxiliary one-to-many focal loss on sigmoid(cls) alone (DeFCN, Table 5)."""
