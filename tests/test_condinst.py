@@ -20,6 +20,7 @@ import o2f.plugin  # noqa: E402,F401
 from o2f.config import load_config  # noqa: E402
 from o2f.models import NMS_FIELD, NO_NMS_FIELD, O2FCondInstBboxHead  # noqa: E402
 from o2f.models.condinst_heads import mask_centred  # noqa: E402
+from o2f.models.condinst_mask_head import semantic_targets  # noqa: E402
 from o2f.models.matching import centre_region_mask, mask_centroids  # noqa: E402
 from o2f.train import build_runner  # noqa: E402
 
@@ -56,6 +57,18 @@ def test_centre_region_follows_the_centroid():
     assert inside == {(x, y) for x in (4, 12, 20) for y in (12, 20, 28)}
     assert {tuple(p) for p in points[around_box[:, 0]].int().tolist()} == {(x, y) for x in (12, 20, 28)
                                                                            for y in (12, 20)}
+
+
+def test_semantic_targets_take_the_smallest_covering_instance():
+    """The authors' auxiliary semantic loss: a 16 px image at stride 4 samples pixels 2, 6, 10, 14."""
+    masks = torch.zeros(2, 16, 16, dtype=torch.bool)
+    masks[0, :, :12] = True  # class 0, 192 pixels
+    masks[1, 4:12, 4:12] = True  # class 1, 64 pixels, on top of the first
+    assert semantic_targets(masks, torch.tensor([0, 1]), 3, 4).tolist() == [[0, 0, 0, 3],
+                                                                           [0, 1, 1, 3],
+                                                                           [0, 1, 1, 3],
+                                                                           [0, 0, 0, 3]]
+    assert (semantic_targets(masks[:0], torch.zeros(0, dtype=torch.long), 3, 4) == 3).all()
 
 
 def small_head(topk: int = 7) -> O2FCondInstBboxHead:
@@ -172,6 +185,7 @@ def test_each_setting_trains_and_predicts_both_variants_at_ci_scale(config, in_t
     optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     losses = runner.model.train_step(next(iter(runner.build_dataloader(cfg.train_dataloader))), optim_wrapper)
     assert "loss_mask" in losses and all(torch.isfinite(v) for v in losses.values())
+    assert ("loss_semantic" in losses) == config.name.startswith("poto")  # mmdet's CondInst has none
     samples = runner.model.val_step(next(iter(runner.build_dataloader(cfg.val_dataloader))))
     for sample in samples:
         for field in (NMS_FIELD, NO_NMS_FIELD):

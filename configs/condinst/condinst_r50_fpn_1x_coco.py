@@ -10,6 +10,8 @@ scale_family = 'condinst'  # per-scale overrides from configs/_scales_/condinst/
 model = dict(
     type='DualNMSCondInst',
     bbox_head=dict(type='DualNMSCondInstBboxHead'),
+    # mmdet's CondInstMaskHead as it is; the POTO and one-to-few rows add the authors' semantic loss
+    mask_head=dict(type='SemanticCondInstMaskHead', num_classes=80, with_semantic=False),
     test_cfg=dict(nms_pre=1000, score_thr=0.05, nms=dict(type='nms', iou_threshold=0.6), max_per_img=100,
                   mask_thr=0.5, nms_free=False))
 

@@ -1,6 +1,7 @@
 # One-to-few CondInst (Table 9 "Ours"), 1x: the one-to-few head of configs/o2f plus CondInst's controller;
 # Eq. 1's centre region is centred on each mask's centroid, and the certain and ambiguous anchors all
-# train the mask head (dice, weight 2, no cap on their number), as in the authors' E2ECondInstHead.
+# train the mask head (dice, weight 2, no cap on their number), with the auxiliary semantic loss on P3,
+# as in the authors' E2ECondInstHead.
 _base_ = './condinst_r50_fpn_1x_coco.py'
 
 model = dict(
@@ -12,7 +13,7 @@ model = dict(
         ambiguous_weight=0.4, bbox_weighting='centerness',
         loss_cls=dict(type='SoftLabelFocalLoss', use_sigmoid=True, neg_alpha=0.75, gamma=2.0),
         loss_bbox=dict(type='GIoULoss', loss_weight=1.0)),
-    mask_head=dict(max_masks_to_train=-1, loss_mask=dict(loss_weight=2.0)),
+    mask_head=dict(max_masks_to_train=-1, loss_mask=dict(loss_weight=2.0), with_semantic=True),
     train_cfg=dict(assigner=dict(type='OneToFewAssigner', topk=7, topk_includes_certain=True, alpha=0.8,
                                  mode='multiply', center_radius=1.5)),
     test_cfg=dict(nms_free=True))

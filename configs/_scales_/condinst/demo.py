@@ -8,7 +8,8 @@ image_size = 128
 dataset_help = 'run `o2f prepare-data synthetic_shapes_demo --out data/synthetic_shapes_demo`'
 
 model = dict(bbox_head=dict(num_classes=2),
-             mask_head=dict(mask_feature_head=dict(in_channels=64, feat_channels=64, num_stacked_convs=2)))
+             mask_head=dict(num_classes=2, semantic_channels=64,
+                            mask_feature_head=dict(in_channels=64, feat_channels=64, num_stacked_convs=2)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
