@@ -160,6 +160,18 @@ def test_both_variants_get_masks_and_the_nms_free_one_skips_nms(o2f_model, monke
         assert "param_preds" not in without_nms
 
 
+def test_no_candidate_gives_empty_variants(o2f_model):
+    _, model, loader = o2f_model
+    model.bbox_head.test_cfg.score_thr = 1.1  # nothing passes
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(next(iter(loader)), False)
+        samples = model.predict(data["inputs"], data["data_samples"])
+    for sample in samples:
+        for field in (NMS_FIELD, NO_NMS_FIELD):
+            assert sample.get(field).masks.shape == (0, *sample.ori_shape)
+
+
 def test_configs_keep_the_paper_schedule_and_load_masks():
     for config in CONFIGS:
         cfg = load_config(REPO / config, "full")
