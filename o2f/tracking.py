@@ -22,8 +22,8 @@ def client(tracking_uri: str):
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     from mlflow.tracking import MlflowClient
 
-    mlflow_client = MlflowClient(tracking_uri)
     try:
+        mlflow_client = MlflowClient(tracking_uri)  # a SQLite store is created here
         mlflow_client.search_experiments(max_results=1)
     except Exception as err:  # noqa: BLE001  (any failure here means the store is unusable)
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -36,8 +37,11 @@ def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: i
     # that existing instance, with the first one's backends and folder: give each Runner its own.
     cfg.visualizer.name = f"visualizer-{uuid.uuid4().hex[:12]}"
     if mlflow:
-        tracking.prepare_run(mlflow["tracking_uri"], mlflow["experiment"], work_dir, mlflow["run_name"],
-                             mlflow["tags"])
+        # under torchrun only rank 0 logs (mmengine's visualizer is master-only): it alone creates or
+        # finds the run, so N processes make one run and never race on a new SQLite store
+        if int(os.environ.get("RANK", "0")) == 0:
+            tracking.prepare_run(mlflow["tracking_uri"], mlflow["experiment"], work_dir, mlflow["run_name"],
+                                 mlflow["tags"])
         cfg.visualizer.vis_backends = [*cfg.visualizer.get("vis_backends", []),
                                        tracking.vis_backend(**mlflow)]
     return Runner.from_cfg(cfg)

@@ -59,15 +59,23 @@ def test_two_process_launch_on_cpu(repo_root, in_tmp_with_data):
     import subprocess
     import sys
 
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{in_tmp_with_data / 'mlflow.db'}"
     cmd = [sys.executable, "-m", "o2f.cli", "train", str(repo_root / FCOS), "--scale", "ci", "--work-dir", "work",
-           "--gpus", "2", "--cfg-options", "train_cfg.max_epochs=1"]
+           "--gpus", "2", "--cfg-options", "train_cfg.max_epochs=1", "--mlflow-uri", uri]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
     assert done.returncode == 0, done.stderr[-2000:]
     work = in_tmp_with_data / "work"
     assert sorted(p.name for p in work.glob("*.pth")) == ["epoch_1.pth"]
+    # both ranks joined (mmengine reports the world size as "GPU number") and shared the epoch:
     # 16 images, 4 per rank and iteration, 2 ranks: 2 iterations an epoch
-    assert "Epoch(train) [1][2/2]" in done.stdout + done.stderr
+    assert "Distributed training: True" in output and "GPU number: 2" in output
+    assert "Epoch(train) [1][2/2]" in output
     assert (work / "final_metrics.json").exists()
+    runs = MlflowClient(uri).search_runs([MlflowClient(uri).get_experiment_by_name("o2f").experiment_id])
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"  # one run, not one per rank
 
 
 def test_resumed_job_continues_its_mlflow_run(repo_root, in_tmp_with_data, monkeypatch):
