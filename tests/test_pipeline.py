@@ -4,42 +4,25 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+import socket
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from dag import TINY, TINY_EXPERIMENTS, job_counts, local_tiny_run, project_copy, settings, snakemake
 
 from o2f.errors import O2FError
 from o2f.pipeline import Plan
 from o2f.reporting.results import Results
 from o2f.reporting.tables import table_frame
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
-
-def settings(repo_root, **changes) -> dict:
-    return {**yaml.safe_load((repo_root / "configs/pipeline.yaml").read_text()), **changes}
-
-
-def project_copy(repo_root: Path, where: Path) -> Path:
-    """A working directory with the DAG's files linked in, so runs never touch the repository."""
-    where.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "workflow", "configs"):
-        (where / name).symlink_to(repo_root / name)
-    return where
-
-
-def snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True)
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """The "Job stats" block of a Snakemake plan as {rule: count}."""
-    block = output.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
-    return {rule: int(count) for rule, count in (line.split() for line in block) if rule != "total"}
+def refused_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(repo_root, tmp_path):
@@ -64,9 +47,12 @@ def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(r
 
 def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
     work = project_copy(repo_root, tmp_path / "bad")
+    server = refused_url()
     for config, expected in ((["scale=huge"], "'huge' is not one of"),
                              (["tables=[table99]"], "unknown table(s) table99"),
-                             (["scale=full"], "dataset root data/coco does not exist")):
+                             (["scale=full"], "dataset root data/coco does not exist"),
+                             ([f"mlflow={{tracking_uri: '{server}', experiment: o2f}}"],
+                              f"MLflow tracking store {server} is unreachable")):
         done = snakemake(work, "-n", "--config", *config)
         assert done.returncode != 0
         errors = [line for line in done.stderr.splitlines() if line.startswith("o2f: error:")]
@@ -75,11 +61,10 @@ def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
 
 
 @pytest.mark.slow
-def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root, tmp_path):
-    work = project_copy(repo_root, tmp_path / "ci")
-    config = ["--config", "scale=ci", "tables=[hybrid_epoch,figure5]"]
-    done = snakemake(work, "--cores", "2", *config)
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root, tmp_path_factory):
+    run = local_tiny_run(repo_root, tmp_path_factory)  # shared with the Slurm test, which compares to it
+    work, config = run.work, TINY
+    assert run.done.returncode == 0, run.done.stderr[-3000:]
 
     table = (work / "reports/ci/hybrid_epoch.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in table[1:]] == ["Hybrid-Epoch", "Ours"]
@@ -89,7 +74,7 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
 
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["o2f"])
-    assert sorted(runs["tags.experiment"]) == ["hybrid-epoch_r50_1x", "o2f_r50_1x", "poto_r50_1x"]
+    assert sorted(runs["tags.experiment"]) == TINY_EXPERIMENTS
     history = mlflow.tracking.MlflowClient().get_metric_history(runs["run_id"][0], "coco/nonms_bbox_mAP")
     assert [m.step for m in history] == [1, 2]  # one value per epoch
 

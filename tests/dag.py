@@ -1,0 +1,73 @@
+"""Running the DAG from tests: a linked working copy, Snakemake, its job stats, the tiny ci-scale run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+VENV_BIN = str(Path(sys.executable).parent)
+# The tiny DAG: Hybrid-Epoch's table and Figure 5 at the ci scale, 3 trainings of 2 epochs.
+TINY = ["--config", "scale=ci", "tables=[hybrid_epoch,figure5]"]
+TINY_EXPERIMENTS = ["hybrid-epoch_r50_1x", "o2f_r50_1x", "poto_r50_1x"]
+
+
+def settings(repo_root, **changes) -> dict:
+    return {**yaml.safe_load((repo_root / "configs/pipeline.yaml").read_text()), **changes}
+
+
+def project_copy(repo_root: Path, where: Path) -> Path:
+    """A working directory with the DAG's files linked in, so runs never touch the repository."""
+    where.mkdir(parents=True, exist_ok=True)
+    for name in ("Snakefile", "workflow", "configs"):
+        (where / name).symlink_to(repo_root / name)
+    return where
+
+
+def activated_env(env: dict | None = None) -> dict:
+    """The environment with the project's .venv/bin first on PATH, as after activating it."""
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = os.pathsep.join([VENV_BIN, env.get("PATH", "")])
+    return env
+
+
+def snakemake(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The "Job stats" block of a Snakemake plan as {rule: count}."""
+    block = output.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    return {rule: int(count) for rule, count in (line.split() for line in block) if rule != "total"}
+
+
+def results(work: Path, scale: str = "ci") -> dict[str, bytes]:
+    """What a run produced that must not depend on how its jobs ran: tables and final metrics."""
+    reports = work / "reports" / scale
+    found = [*reports.glob("*.csv"), *reports.glob("*.md"), *reports.glob("*.tex"),
+             *(work / "work_dirs" / scale).glob("*/seed*/final_metrics.json")]
+    return {str(path.relative_to(work)): path.read_bytes() for path in sorted(found)}
+
+
+@dataclass
+class DagRun:
+    work: Path
+    done: subprocess.CompletedProcess
+    results: dict[str, bytes]  # as written by the run, before any test changed the work dir
+
+
+_LOCAL: dict[str, DagRun] = {}
+
+
+def local_tiny_run(repo_root: Path, tmp_path_factory) -> DagRun:
+    """The tiny DAG with the local executor on 2 cores, run once per test session."""
+    if "tiny" not in _LOCAL:
+        work = project_copy(repo_root, tmp_path_factory.mktemp("tiny_local"))
+        done = snakemake(work, "--cores", "2", *TINY)
+        _LOCAL["tiny"] = DagRun(work, done, results(work))
+    return _LOCAL["tiny"]

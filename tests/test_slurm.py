@@ -1,0 +1,92 @@
+"""The cluster path for real: the tiny DAG through the project's slurm profile on a one-node Slurm cluster."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from dag import TINY, VENV_BIN, activated_env, local_tiny_run, project_copy, results, snakemake
+
+from o2f.slurm_local import PACKAGES, LocalSlurm, missing_tools
+
+PROFILE = ["--profile", "workflow/profiles/slurm"]
+# The plugin's first status check waits 40 s by default, a sensible pace on a busy cluster; not here.
+QUICK_POLL = ["--slurm-init-seconds-before-status-checks", "1"]
+SLURM_RULES = {"synthetic_shapes", "mlflow_store", "train", "table", "figure", "index"}
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    """munged, slurmctld and slurmd of a one-node cluster, stopped after this module's tests."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"Slurm is not installed here ({', '.join(missing)} missing; `apt-get install {PACKAGES}`, "
+                    "which .ci/run does where it can)")
+    if os.geteuid() != 0:
+        pytest.skip("starting slurmd and munged by hand needs root")
+    with LocalSlurm(tmp_path_factory.mktemp("slurm")) as cluster:
+        yield cluster
+
+
+def slurm_jobs(output: str) -> dict[str, str]:
+    """{Snakemake job id: Slurm job id} of every job the run submitted."""
+    return dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", output))
+
+
+def finished_rules(output: str) -> dict[str, str]:
+    """{Snakemake job id: rule} of every job that finished."""
+    return dict(re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", output))
+
+
+def test_jobs_get_the_callers_environment(slurm, tmp_path):
+    """sbatch exports the caller's environment: a job finds the project's .venv first on PATH."""
+    out = tmp_path / "job.out"
+    slurm.run("sbatch", "--wait", "--mem=100", f"--output={out}", "--wrap", "command -v python; command -v snakemake",
+              env=activated_env())
+    assert out.read_text().split() == [f"{VENV_BIN}/python", f"{VENV_BIN}/snakemake"]
+
+
+@pytest.mark.slow
+def test_tiny_dag_runs_every_rule_as_a_slurm_job_and_reports_as_the_local_executor(slurm, repo_root, tmp_path,
+                                                                                  tmp_path_factory):
+    work = project_copy(repo_root, tmp_path / "slurm")
+    done = snakemake(work, *PROFILE, *QUICK_POLL, *TINY, env=activated_env(slurm.env()))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+
+    submitted, finished = slurm_jobs(output), finished_rules(output)
+    assert {finished[job] for job in submitted} == SLURM_RULES
+    assert set(finished) - set(submitted) == {job for job, rule in finished.items() if rule == "all"}
+    assert sorted(finished[job] for job in submitted).count("train") == 3
+    states = slurm.jobs()
+    assert {states[slurm_id][1] for slurm_id in submitted.values()} == {"COMPLETED"}
+
+    local = local_tiny_run(repo_root, tmp_path_factory)
+    assert local.done.returncode == 0, local.done.stderr[-3000:]
+    ours = results(work)
+    assert sorted(ours) == sorted(local.results) and len(ours) == 3 + 3  # the table (csv, md, tex), 3 runs
+    for path, content in local.results.items():
+        assert ours[path] == content, f"{path} differs between the Slurm and the local run"
+    assert (work / "reports/ci/figure5.png").exists() and (work / "reports/ci/index.html").exists()
+
+
+def test_a_job_failing_inside_slurm_fails_the_dag_with_its_slurm_job_id(slurm, repo_root, tmp_path):
+    work = project_copy(repo_root, tmp_path / "failing")
+    (work / "not_a_folder").write_text("")
+    # an MLflow store no job can create: the DAG's first job (mlflow_store) fails inside its Slurm job
+    store = f"sqlite:///{work}/not_a_folder/mlflow.db"
+    done = snakemake(work, *PROFILE, *QUICK_POLL, "--config", "scale=ci", "tables=[figure5]",
+                     f"mlflow={{tracking_uri: '{store}', experiment: o2f}}", env=activated_env(slurm.env()))
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+
+    submitted = slurm_jobs(output)
+    assert len(submitted) == 2, output[-3000:]  # mlflow_store and synthetic_shapes, nothing after them
+    failed = [slurm_id for slurm_id in submitted.values() if slurm.jobs()[slurm_id][1] == "FAILED"]
+    assert len(failed) == 1, slurm.jobs()
+    assert "Error in rule mlflow_store:" in output and "Exiting because a job execution failed" in output
+    assert f"SLURM-job '{failed[0]}' failed" in output and f"external_jobid: {failed[0]}" in output
+    # the job's own log, shown by the profile's show-failed-logs, names the problem
+    assert f"o2f: error: MLflow tracking store {store} is unreachable" in output
+    assert not (work / "work_dirs/ci/.mlflow_ready").exists() and "rule train:" not in output
