@@ -29,6 +29,21 @@ rule synthetic_shapes:
         "{params.o2f} prepare-data synthetic_shapes --out data/synthetic_shapes > {log} 2>&1"
 
 
+rule synthetic_shapes_demo:
+    """More synthetic shapes with instance masks: the CondInst configs' demo data (Table 9)."""
+    output:
+        train="data/synthetic_shapes_demo/annotations/train.json",
+        val="data/synthetic_shapes_demo/annotations/val.json",
+    params:
+        o2f=O2F,
+    log:
+        "logs/data/synthetic_shapes_demo.log",
+    conda:
+        ENV
+    shell:
+        "{params.o2f} prepare-data synthetic_shapes_demo --out data/synthetic_shapes_demo > {log} 2>&1"
+
+
 rule odgt_copy:
     """A built-in dataset in CrowdHuman's layout, for the CrowdHuman configs (Table 8)."""
     input:
