@@ -12,4 +12,7 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
-train_dataloader = dict(dataset=dict(dataset=dict(pipeline=train_pipeline)))
+# mmdet's CondInst config pins memory, which a CPU cannot
+train_dataloader = dict(pin_memory=False, dataset=dict(dataset=dict(pipeline=train_pipeline)))
+val_dataloader = dict(pin_memory=False)
+test_dataloader = val_dataloader

@@ -23,9 +23,11 @@ test_pipeline = [
     dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
-train_dataloader = dict(dataset=dict(times=1, dataset=dict(data_root=data_root, metainfo=metainfo,
-                                                           pipeline=train_pipeline)))
-val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+# (no pinned memory on a CPU, unlike mmdet's CondInst config)
+train_dataloader = dict(pin_memory=False, dataset=dict(times=1, dataset=dict(
+    data_root=data_root, metainfo=metainfo, pipeline=train_pipeline)))
+val_dataloader = dict(pin_memory=False, dataset=dict(data_root=data_root, metainfo=metainfo,
+                                                     pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
 test_evaluator = val_evaluator
