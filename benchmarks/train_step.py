@@ -61,7 +61,7 @@ def main() -> None:
         optim_wrapper.update_params(loss)
         t3 = time.perf_counter()
         if step >= args.warmup:
-            for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2)):
+            for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2), strict=True):
                 parts[name].append(seconds * 1000)
     total = sum(statistics.median(v) for v in parts.values())
     print(f"{args.config} scale={args.scale} threads={torch.get_num_threads()} "

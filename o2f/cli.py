@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import O2FError
+from .errors import O2FError, run_reporting_errors
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
@@ -150,12 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except O2FError as err:
-        print(f"o2f: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_reporting_errors(lambda: args.func(args))
 
 
 if __name__ == "__main__":

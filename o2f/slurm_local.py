@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import O2FError
+from .errors import O2FError, run_reporting_errors
 
 TOOLS = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "sinfo", "scancel")
 PACKAGES = "slurm-wlm munge"
@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=str(DEFAULT_DIR), help=f"where its files live (default {DEFAULT_DIR})")
     args = parser.parse_args(argv)
     cluster = LocalSlurm(args.dir)
-    try:
+
+    def act() -> None:
         if args.action == "start":
             cluster.start()
             print(f"Slurm runs here: one node, partition '{PARTITION}'. For sbatch, squeue and snakemake:\n"
@@ -264,10 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cluster.stop()
             print(f"Slurm daemons of {cluster.root} stopped")
-    except O2FError as err:
-        print(f"o2f: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_reporting_errors(act)
 
 
 if __name__ == "__main__":
