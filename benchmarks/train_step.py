@@ -13,8 +13,6 @@ import statistics
 import time
 
 import torch
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 
 from o2f.config import load_config
 from o2f.train import build_runner
@@ -38,8 +36,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.scale)
-    init_default_scope("mmdet")
-    runner: Runner = build_runner(cfg, args.work_dir, resume=False, seed=0)
+    runner = build_runner(cfg, args.work_dir, resume=False, seed=0)
     model = runner.model
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
