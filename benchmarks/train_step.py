@@ -13,6 +13,7 @@ import statistics
 import time
 
 import torch
+from mmengine.config import DictAction
 
 from o2f.config import load_config
 from o2f.train import build_runner
@@ -28,6 +29,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--channels-last", action="store_true", help="model and inputs in channels-last format")
     parser.add_argument("--bf16", action="store_true", help="forward and loss under CPU bfloat16 autocast")
     parser.add_argument("--work-dir", default="/tmp/o2f_train_step")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
+                        help="config overrides, as for `o2f train`, to time a changed recipe")
     return parser.parse_args()
 
 
@@ -35,7 +38,7 @@ def main() -> None:
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = load_config(args.config, args.scale)
+    cfg = load_config(args.config, args.scale, args.cfg_options)
     runner = build_runner(cfg, args.work_dir, resume=False, seed=0)
     model = runner.model
     if args.channels_last:
