@@ -45,6 +45,21 @@ def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(r
     assert counts["table"] == len(plan.tables) and counts["figure"] == len(plan.figures)
 
 
+def test_default_target_is_the_headline_set_at_demo_scale(repo_root, tmp_path):
+    """`snakemake --cores all` plans Table 5's R50 rows and Figure 5 on the demo data, each run once."""
+    defaults = settings(repo_root)
+    assert defaults["scale"] == "demo" and {"table5", "figure5"} <= set(defaults["tables"])
+    plan = Plan.from_files(repo_root / "configs/tables.yaml", defaults, root=repo_root)
+    table5 = plan.experiments_for(["table5"])
+    assert set(plan.experiments_for(["figure5"])) <= set(table5) and len(table5) == 9
+
+    done = snakemake(project_copy(repo_root, tmp_path / "default"), "-n", "--cores", "2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = job_counts(done.stdout)
+    assert counts["train"] == len(plan.experiments_for()) == len(table5)
+    assert counts["speed"] == len(table5) and counts["table"] == 1 and counts["demo_trees"] == 1
+
+
 def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
     work = project_copy(repo_root, tmp_path / "bad")
     server = refused_url()
