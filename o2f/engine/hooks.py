@@ -84,7 +84,11 @@ SCORE_MAPS = "score_maps"
 @HOOKS.register_module()
 class ScoreMapHook(Hook):
     """Save the joint score and the assigned labels of one validation image per FPN level, after
-    the first and the last epoch (Figure 6: dense early, sparse late)."""
+    the first and the last epoch (Figure 6: dense early, sparse late).
+
+    The image's path, its objects' boxes (in network-input pixels), the scale factor and each level's
+    stride travel with the maps, so the figure can draw the image and crop the maps around objects.
+    """
 
     priority = "LOW"
 
@@ -115,4 +119,7 @@ class ScoreMapHook(Hook):
             arrays[f"label_{level}"] = label.reshape(size).cpu().numpy()
         out = Path(runner.work_dir) / SCORE_MAPS
         out.mkdir(exist_ok=True)
-        np.savez_compressed(out / f"epoch_{runner.epoch + 1}.npz", temperature=head.temperature, **arrays)
+        np.savez_compressed(out / f"epoch_{runner.epoch + 1}.npz", temperature=head.temperature,
+                            img_path=np.array(sample.metainfo["img_path"]), scale_factor=np.array([sw, sh]),
+                            gt_bboxes=gt.bboxes.cpu().numpy(), strides=np.array(head.strides[:len(sizes)]),
+                            **arrays)
