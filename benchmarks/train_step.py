@@ -1,9 +1,12 @@
 """Where a training iteration's time goes at a scale: data loading, forward + loss, backward + step.
 
     .venv/bin/python benchmarks/train_step.py configs/o2f/o2f_r50_fpn_1x_coco.py --scale demo --steps 20
+    .venv/bin/python benchmarks/train_step.py configs/o2f/o2f_r50_fpn_1x_coco.py --scale demo --compare
 
 Prints the median milliseconds of each part over the timed steps (the first steps warm up), with the
-thread count and memory format, so recipes and settings can be compared side by side.
+thread count and precision. ``--compare`` builds the recipe twice in one process, as it was (``WAS``:
+float32, NCHW backbone, per-tensor AdamW, images decoded every time) and as the scale now sets it, alternates their steps so both see the same
+machine load, prints both and, on its last line, the ratio of their totals.
 """
 
 from __future__ import annotations
@@ -18,6 +21,12 @@ from mmengine.config import DictAction
 from o2f.config import load_config
 from o2f.train import build_runner
 
+# The demo recipe before mixed precision, the channels-last backbone, the fused AdamW kernel and the
+# decoded-image cache (what ``--compare`` measures against).
+WAS = {"optim_wrapper.type": "OptimWrapper", "model.backbone.type": "ResNet", "optim_wrapper.optimizer.fused": False,
+       "train_dataloader.dataset.dataset.pipeline.0.type": "LoadImageFromFile"}
+PARTS = ("data", "forward+loss", "backward+step")
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,50 +34,66 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--scale", default="demo")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    parser.add_argument("--channels-last", action="store_true", help="model and inputs in channels-last format")
-    parser.add_argument("--bf16", action="store_true", help="forward and loss under CPU bfloat16 autocast")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (a demo job uses 1)")
+    parser.add_argument("--compare", action="store_true", help="time the recipe as it was (WAS) beside it")
     parser.add_argument("--work-dir", default="/tmp/o2f_train_step")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
                         help="config overrides, as for `o2f train`, to time a changed recipe")
     return parser.parse_args()
 
 
+class Recipe:
+    """One built runner whose steps are timed part by part, as mmengine's ``BaseModel.train_step`` runs them."""
+
+    def __init__(self, name: str, config: str, scale: str, overrides: dict | None, work_dir: str) -> None:
+        self.name = name
+        self.cfg = load_config(config, scale, overrides)
+        runner = build_runner(self.cfg, f"{work_dir}/{name}", resume=False, seed=0)
+        self.model = runner.model
+        self.optim_wrapper = runner.build_optim_wrapper(self.cfg.optim_wrapper)
+        self.loader = iter(runner.build_dataloader(self.cfg.train_dataloader, seed=0))
+        self.model.train()
+        self.times: dict[str, list[float]] = {part: [] for part in PARTS}
+
+    def step(self, record: bool) -> None:
+        t0 = time.perf_counter()
+        batch = next(self.loader)
+        t1 = time.perf_counter()
+        with self.optim_wrapper.optim_context(self.model):
+            data = self.model.data_preprocessor(batch, True)
+            losses = self.model(**data, mode="loss")
+        loss, _ = self.model.parse_losses(losses)
+        t2 = time.perf_counter()
+        self.optim_wrapper.update_params(loss)
+        t3 = time.perf_counter()
+        if record:
+            for part, seconds in zip(PARTS, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+                self.times[part].append(seconds * 1000)
+
+    def report(self) -> float:
+        total = sum(statistics.median(v) for v in self.times.values())
+        print(f"{self.name}: optim_wrapper={self.cfg.optim_wrapper.type} "
+              f"batch={self.cfg.train_dataloader.batch_size}")
+        for part, values in self.times.items():
+            print(f"  {part:14s} {statistics.median(values):8.1f} ms (median of {len(values)})")
+        print(f"  {'total':14s} {total:8.1f} ms")
+        return total
+
+
 def main() -> None:
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    cfg = load_config(args.config, args.scale, args.cfg_options)
-    runner = build_runner(cfg, args.work_dir, resume=False, seed=0)
-    model = runner.model
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
-    loader = iter(runner.build_dataloader(cfg.train_dataloader, seed=0))
-    model.train()
-    parts: dict[str, list[float]] = {"data": [], "forward+loss": [], "backward+step": []}
+    torch.set_num_threads(args.threads)
+    now = {**(args.cfg_options or {})}
+    recipes = [Recipe("now", args.config, args.scale, now, args.work_dir)]
+    if args.compare:
+        recipes.insert(0, Recipe("was", args.config, args.scale, {**now, **WAS}, args.work_dir))
     for step in range(args.warmup + args.steps):
-        t0 = time.perf_counter()
-        batch = next(loader)
-        t1 = time.perf_counter()
-        data = model.data_preprocessor(batch, True)
-        inputs = data["inputs"].contiguous(memory_format=torch.channels_last) if args.channels_last \
-            else data["inputs"]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            losses = model.loss(inputs, data["data_samples"])
-        loss, _ = model.parse_losses(losses)
-        t2 = time.perf_counter()
-        optim_wrapper.update_params(loss)
-        t3 = time.perf_counter()
-        if step >= args.warmup:
-            for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2), strict=True):
-                parts[name].append(seconds * 1000)
-    total = sum(statistics.median(v) for v in parts.values())
-    print(f"{args.config} scale={args.scale} threads={torch.get_num_threads()} "
-          f"channels_last={args.channels_last} bf16={args.bf16} batch={cfg.train_dataloader.batch_size}")
-    for name, values in parts.items():
-        print(f"  {name:14s} {statistics.median(values):8.1f} ms (median of {len(values)})")
-    print(f"  {'total':14s} {total:8.1f} ms")
+        for recipe in recipes:
+            recipe.step(record=step >= args.warmup)
+    print(f"{args.config} scale={args.scale} threads={torch.get_num_threads()}")
+    totals = [recipe.report() for recipe in recipes]
+    if args.compare:
+        print(f"now / was: {totals[1]:.1f} / {totals[0]:.1f} ms = {totals[1] / totals[0]:.2f}x")
 
 
 if __name__ == "__main__":

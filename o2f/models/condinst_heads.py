@@ -16,6 +16,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from .dual_postprocess import DualPostProcessMixin
+from .fp32_loss import FP32LossMixin
 from .matching import mask_centroids
 from .o2f_head import O2FHead, POTOHead
 
@@ -70,6 +71,6 @@ class POTOCondInstBboxHead(CondInstAssignmentMixin, POTOHead, CondInstBboxHead):
 
 
 @MODELS.register_module()
-class DualNMSCondInstBboxHead(DualPostProcessMixin, CondInstBboxHead):
+class DualNMSCondInstBboxHead(FP32LossMixin, DualPostProcessMixin, CondInstBboxHead):
     """mmdet's CondInst box head (FCOS, one-to-many; its centre sampling already follows the mask
     centroid), unchanged in training; its predictions carry both NMS variants."""

@@ -12,6 +12,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from .dual_postprocess import DualPostProcessMixin
+from .fp32_loss import FP32LossMixin
 from .soft_labels import dynamic_soft_labels, temperature
 
 SOFT_LABEL_MODES = ("dynamic", "static", "hard")
@@ -26,7 +27,7 @@ def centerness_target(points: Tensor, boxes: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class O2FHead(DualPostProcessMixin, FCOSHead):
+class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
     """FCOS head whose objectness branch has ``num_obj_convs`` extra 3x3 convs of ``obj_channels``
     (GN + ReLU) on the regression features; joint score = sigmoid(cls) * sigmoid(objectness).
 

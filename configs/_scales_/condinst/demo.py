@@ -12,7 +12,7 @@ model = dict(bbox_head=dict(num_classes=2),
                             mask_feature_head=dict(in_channels=64, feat_channels=64, num_stacked_convs=2)))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='CachedLoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),  # bitmaps: the shapes' masks are RLE
     dict(type='RandomResize', scale=(image_size, image_size), ratio_range=(0.8, 1.25), keep_ratio=True),
     dict(type='RandomFlip', prob=[0.25, 0.25], direction=['horizontal', 'vertical']),
