@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
 pytest.importorskip("mmcv.ops")
@@ -50,6 +51,22 @@ def test_poto_one_positive_per_object_inside_its_centre_region():
         assert abs(x - cx) < 12 and abs(y - cy) < 12  # 1.5 x stride 8 around the centre
 
 
+def test_poto_scores_anchors_outside_the_region_minus_one_and_keeps_every_match():
+    """DeFCN's get_ground_truth: quality -1 outside the centre region, every solver match kept."""
+    # 3 anchors x 2 objects; object 0's region holds anchors 0 and 1, object 1's only anchor 0
+    quality = torch.tensor([[0.9, 0.8], [0.05, 0.0], [0.0, 0.0]])
+    inside = torch.tensor([[True, True], [True, False], [False, False]])
+    owner, best, certain = POTOAssigner().match(None, None, None, quality, inside)
+    # with -1 outside: 0.8 + 0.05 = 0.85 beats 0.9 + (-1); object 1 takes anchor 0, object 0 anchor 1
+    # (scored 0 outside and matches <= 0 dropped, object 1 would get no anchor: 0.9 + 0 >= 0.85)
+    assert owner.tolist() == [1, 0, -1] and certain.tolist() == [True, True, False]
+    assert best.tolist() == pytest.approx([0.8, 0.05, 0.0])
+    # an object with no anchor in its region still gets one (DeFCN keeps the solver's -1 match)
+    owner, _, _ = POTOAssigner().match(None, None, None, torch.tensor([[0.3], [0.6]]),
+                                       torch.tensor([[False], [False]]))
+    assert (owner >= 0).sum() == 1
+
+
 def test_max_filter_keeps_one_peak_across_levels():
     module = MaxFilter3D(channels=32)
     feats = [torch.randn(2, 32, s, s) for s in (16, 8, 4)]
@@ -72,6 +89,60 @@ def test_atss_threshold_and_topk_on_a_hand_made_case():
     # per level top 2: {0.9, 0.5} and {0.6, 0.3}; mean 0.575, unbiased std 0.25: threshold 0.825
     assert atss_candidates(quality, strides, 2)[:, 0].nonzero().flatten().tolist() == [0]
     assert topk_candidates(quality, 3)[:, 0].nonzero().flatten().tolist() == [0, 1, 4]
+
+
+def test_aux_atss_ranks_and_thresholds_every_anchor_before_the_box():
+    """DeFCN's get_aux_ground_truth: top-k per level and mean + std on the quality of all anchors,
+    then only the anchors inside the box."""
+    quality = torch.tensor([[0.1], [0.5], [0.9], [0.8], [0.3], [0.4], [0.2], [0.05]])
+    inside = torch.tensor([[True]] * 4 + [[False]] + [[True]] * 3)  # anchor 4 lies outside the box
+    priors = torch.tensor([[0.0, 0.0, s, s] for s in [8.0] * 4 + [16.0] * 4])
+    owner, _, matched = OneToManyAssigner("atss", topk=3).match(priors, None, None, quality, inside)
+    # top 3 per level over all anchors: {0.9, 0.8, 0.5} and {0.4, 0.3, 0.2}: mean 0.51667, unbiased std
+    # 0.27869, threshold 0.79535: anchors 2 and 3. Zeroing anchor 4 first would rank {0.4, 0.2, 0.05}:
+    # mean 0.475, std 0.33129, threshold 0.80629, and drop anchor 3.
+    assert matched.nonzero().flatten().tolist() == [2, 3] and (owner[matched] == 0).all()
+
+
+def test_fcos_mode_gives_an_anchor_in_two_boxes_to_the_smaller():
+    """FCOS's rule: an anchor positive for several objects goes to the one of least area, whatever
+    the quality."""
+    assigner = OneToManyAssigner("fcos")
+    assigner.bind_levels([8], [(-1, 64)])
+    priors = torch.tensor([[16.0, 16.0, 8.0, 8.0]])
+    # both boxes' centre regions (1.5 strides around (20, 20) and (18, 18), clipped) hold (16, 16)
+    gt = InstanceData(bboxes=torch.tensor([[0.0, 0.0, 40.0, 40.0], [8.0, 8.0, 28.0, 28.0]]))
+    quality = torch.tensor([[0.9, 0.3]])  # the larger box matches better
+    owner, best, matched = assigner.match(priors, gt, None, quality, torch.ones(1, 2, dtype=torch.bool))
+    assert owner.tolist() == [1] and best.tolist() == pytest.approx([0.3]) and matched.tolist() == [True]
+
+
+def small_poto_head(**kwargs) -> POTOHead:
+    return POTOHead(num_classes=1, in_channels=16, feat_channels=16, stacked_convs=1, strides=[8, 16],
+                    norm_cfg=dict(type="GN", num_groups=4), train_cfg=dict(assigner=dict(type="POTOAssigner")),
+                    test_cfg=ConfigDict(nms_pre=1000, score_thr=0.05, nms=dict(type="nms", iou_threshold=0.6),
+                                        max_per_img=100, nms_free=True), **kwargs)
+
+
+def test_plain_poto_has_no_objectness_and_scores_by_class_alone():
+    """DeFCN's plain POTO (poto.res50.fpn.coco.800size.3x_ms): sigmoid(cls) alone in loss and inference."""
+    head = small_poto_head()
+    assert head.conv_centerness is None and not any("centerness" in n for n, _ in head.named_parameters())
+    torch.nn.init.zeros_(head.conv_cls.weight)
+    torch.nn.init.constant_(head.conv_cls.bias, float(torch.logit(torch.tensor(0.3))))
+    feats = [torch.randn(1, 16, 8, 8), torch.randn(1, 16, 4, 4)]
+    cls, reg, obj = head(feats)
+    assert obj == [None, None]
+    # no objects: every one of the 80 anchors is a negative, 0.75 * 0.3^2 * -ln(0.7) = 0.0240756 each
+    losses = head.loss_by_feat(cls, reg, obj, [InstanceData(bboxes=torch.zeros(0, 4),
+                                                            labels=torch.zeros(0, dtype=torch.long))],
+                               [{"img_shape": (64, 64)}])
+    assert losses["loss_cls"].item() == pytest.approx(80 * 0.0240756, rel=1e-4)
+    with torch.no_grad():
+        results = head.predict_by_feat(cls, reg, obj, batch_img_metas=[{"img_shape": (64, 64)}])
+    assert len(results[0]) == 80 and torch.allclose(results[0].scores, torch.tensor(0.3))
+    with pytest.raises(ValueError, match="with_objectness=False"):
+        small_poto_head(objectness_module=dict(type="MaxFilter3D", levels=3, kernel=3, norm_groups=4))
 
 
 def test_fcos_mode_uses_the_heads_levels():

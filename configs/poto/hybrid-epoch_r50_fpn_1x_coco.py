@@ -4,4 +4,6 @@
 # 0-based), so the one-to-one phase gets the low-learning-rate epochs, as H-DETR's last epochs do.
 _base_ = './poto_r50_fpn_1x_coco.py'
 
-model = dict(train_cfg=dict(early_assigner=dict(type='OneToManyAssigner', mode='fcos'), switch_epoch=8))
+# On FCOS's head, so with its centerness (objectness) branch and the joint score, unlike plain POTO.
+model = dict(bbox_head=dict(with_objectness=True),
+             train_cfg=dict(early_assigner=dict(type='OneToManyAssigner', mode='fcos'), switch_epoch=8))

@@ -1,4 +1,6 @@
 # POTO + 3D Max Filtering on the objectness branch (Table 5).
 _base_ = './poto_r50_fpn_1x_coco.py'
 
-model = dict(bbox_head=dict(objectness_module=dict(type='MaxFilter3D', levels=3, kernel=3, norm_groups=32)))
+# The objectness ("filter") branch arrives here, with 3DMF: the joint score as in DeFCN's ...3dmf/fcos.py.
+model = dict(bbox_head=dict(with_objectness=True,
+                            objectness_module=dict(type='MaxFilter3D', levels=3, kernel=3, norm_groups=32)))

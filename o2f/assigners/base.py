@@ -35,10 +35,20 @@ class QualityAssigner(BaseAssigner):
     def __init__(self, alpha: float = 0.8, center_radius: float = 1.5, mode: str = "multiply") -> None:
         self.alpha, self.center_radius, self.mode = alpha, center_radius, mode
 
-    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor
+    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor, inside: Tensor
               ) -> tuple[Tensor, Tensor, Tensor]:
-        """Owner object (A,) or -1, the owner's quality (A,), certain mask (A,)."""
+        """Owner object (A,) or -1, the owner's quality (A,), certain mask (A,).
+
+        ``iou`` and ``quality`` (A, G) cover every anchor; ``inside`` (A, G) is the ``region`` mask,
+        applied where each assigner's authors apply it (before or after ranking).
+        """
         raise NotImplementedError
+
+    def region_mask(self, priors: Tensor, gt: InstanceData) -> Tensor:
+        """(A, G) bool: anchor inside the object's ``region``."""
+        if self.region == "centre":
+            return centre_region_mask(priors[:, :2], priors[:, 2], gt.bboxes, self.center_radius, gt.get("centres"))
+        return inside_boxes(priors[:, :2], gt.bboxes)
 
     @torch.no_grad()
     def assign(self, pred_instances: InstanceData, gt_instances: InstanceData,
@@ -50,17 +60,10 @@ class QualityAssigner(BaseAssigner):
         best, certain = priors.new_zeros(num_anchors), priors.new_zeros(num_anchors, dtype=torch.bool)
         labels = gt_instances.labels
         if num_gts and num_anchors:
-            gt_boxes = gt_instances.bboxes
-            if self.region == "centre":
-                inside = centre_region_mask(priors[:, :2], priors[:, 2], gt_boxes, self.center_radius,
-                                            gt_instances.get("centres"))
-            else:
-                inside = inside_boxes(priors[:, :2], gt_boxes)
-            iou = bbox_overlaps(pred_instances.bboxes, gt_boxes)
-            if self.region == "centre":
-                iou = iou * inside
-            quality = matching_score(pred_instances.scores[:, labels], iou, inside, self.alpha, self.mode)
-            owner, best, certain = self.match(priors, gt_instances, iou, quality)
+            inside = self.region_mask(priors, gt_instances)
+            iou = bbox_overlaps(pred_instances.bboxes, gt_instances.bboxes)
+            quality = matching_score(pred_instances.scores[:, labels], iou, alpha=self.alpha, mode=self.mode)
+            owner, best, certain = self.match(priors, gt_instances, iou, quality, inside)
         positive = owner >= 0
         result = AssignResult(num_gts, owner + 1, best,
                               torch.where(positive, labels[owner.clamp(min=0)], -1) if num_gts else owner.clone())

@@ -63,5 +63,6 @@ class OneToFewAssigner(QualityAssigner):
     def anchors_per_object(self) -> int:
         return self.topk if self.topk_includes_certain else self.topk + 1
 
-    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor):
-        return select_one_to_few(quality, (iou > 0).sum(0), self.anchors_per_object)
+    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor, inside: Tensor):
+        """Only anchors in the centre region count, as candidates and as the objects' K cap."""
+        return select_one_to_few(quality * inside, ((iou > 0) & inside).sum(0), self.anchors_per_object)

@@ -1,7 +1,8 @@
 """One-to-many assignment for POTO's auxiliary loss (Table 5: ATSS, Top-k, FCOS) and Hybrid-Epoch.
 
-All three rank anchors by the same quality (Eq. 1); an anchor claimed by several objects goes to
-the one with the highest quality. Vectorised over anchors and objects.
+All three rank anchors by the same quality (Eq. 1). An anchor claimed by several objects goes to
+the one with the highest quality (ATSS, Top-k: DeFCN's auxiliary assignment) or, in FCOS mode, to
+the smallest box (FCOS's own rule). Vectorised over anchors and objects.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..models.matching import centre_region_mask
-from .base import QualityAssigner, inside_boxes
+from .base import QualityAssigner
 
 
 def atss_candidates(quality: Tensor, strides: Tensor, per_level: int) -> Tensor:
     """(A, G) bool: ATSS-style choice: top ``per_level`` anchors per level by quality, kept when their
-    quality reaches the mean + std of that object's candidates."""
+    quality reaches the mean + (unbiased) std of that object's candidates. ``quality`` covers every
+    anchor: DeFCN ranks and thresholds before it keeps the anchors inside the box."""
     chosen = torch.zeros_like(quality, dtype=torch.bool)
     for stride in strides.unique():
         idx = (strides == stride).nonzero(as_tuple=True)[0]
@@ -48,11 +50,20 @@ def fcos_candidates(points: Tensor, strides: Tensor, boxes: Tensor, regress_rang
     return centre_region_mask(points, strides, boxes, radius, centres) & in_range
 
 
+def smallest_box_owner(positive: Tensor, boxes: Tensor) -> Tensor:
+    """(A,) FCOS's tie-break: among the objects an anchor is positive for, the one of least area; -1 if none."""
+    area = (boxes[:, 2:] - boxes[:, :2]).prod(-1)
+    owner = torch.where(positive, area[None], torch.inf).argmin(1)
+    return torch.where(positive.any(1), owner, -1)
+
+
 @TASK_UTILS.register_module()
 class OneToManyAssigner(QualityAssigner):
-    """``mode``: "atss" (top ``topk`` per level, mean + std threshold, inside the box), "topk" (top
-    ``topk`` over all levels, inside the box) or "fcos" (FCOS's centre sampling and regress ranges).
-    Every positive is fully positive (``certain``)."""
+    """``mode``: "atss" (DeFCN's auxiliary assignment: top ``topk`` per level by the quality of every
+    anchor, kept when reaching mean + std, then only those inside the box), "topk" (top ``topk`` over
+    all levels among the anchors inside the box) or "fcos" (FCOS's centre sampling and regress
+    ranges; an anchor of several objects goes to the smallest). Every positive is fully positive
+    (``certain``)."""
 
     region = "box"
 
@@ -67,17 +78,20 @@ class OneToManyAssigner(QualityAssigner):
         """FCOS mode needs the head's levels: its strides and regress ranges."""
         self.regress_ranges = {int(s): tuple(r) for s, r in zip(strides, regress_ranges, strict=True)}
 
-    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor):
+    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor, inside: Tensor):
         points, strides = priors[:, :2], priors[:, 2]
-        inside = inside_boxes(points, gt.bboxes)
-        if self.assignment == "atss":
-            positive = atss_candidates(quality, strides, self.topk) & inside
-        elif self.assignment == "topk":
-            positive = topk_candidates(quality, self.topk) & inside
-        else:
+        if self.assignment == "fcos":
             positive = fcos_candidates(points, strides, gt.bboxes, self.regress_ranges, self.center_radius,
                                        gt.get("centres"))
-        ranked = torch.where(positive, quality + 1e-6, 0.0)  # +eps: an FCOS positive of quality 0 still counts
+            owner = smallest_box_owner(positive, gt.bboxes)
+            matched = owner >= 0
+            best = quality.gather(1, owner.clamp(min=0)[:, None])[:, 0]
+            return owner, torch.where(matched, best, 0.0), matched
+        if self.assignment == "atss":
+            positive = atss_candidates(quality, strides, self.topk) & inside
+        else:
+            positive = topk_candidates(quality * inside, self.topk) & inside
+        ranked = torch.where(positive, quality + 1e-6, 0.0)  # +eps: a positive of quality 0 still counts
         best, owner = ranked.max(dim=1)
         matched = best > 0
         return torch.where(matched, owner, -1), best, matched

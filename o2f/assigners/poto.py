@@ -10,6 +10,8 @@ from torch import Tensor
 
 from .base import QualityAssigner
 
+OUTSIDE_REGION = -1.0  # DeFCN's score of an anchor outside the object's centre region
+
 
 def hungarian(quality: Tensor) -> tuple[Tensor, Tensor]:
     """Anchor and object indices of the one-to-one matching that maximises total ``quality`` (A, G)."""
@@ -19,18 +21,19 @@ def hungarian(quality: Tensor) -> tuple[Tensor, Tensor]:
 
 @TASK_UTILS.register_module()
 class POTOAssigner(QualityAssigner):
-    """Exactly one anchor per object: Hungarian matching on Eq. 1's quality, centre region only.
+    """Exactly one anchor per object: Hungarian matching on Eq. 1's quality.
 
-    A match of zero quality (no anchor in the object's centre region) is dropped. Every positive
-    is "certain" (label 1), so the shared head trains it like one-to-few's certain anchors.
+    As in DeFCN's ``get_ground_truth``, anchors outside an object's centre region score -1 for it (so
+    the solver prefers any anchor inside, even one of quality 0) and every match the solver returns
+    is kept: an object whose region holds no free anchor still gets one (min(A, G) matches in all).
+    Every positive is "certain" (label 1), so the shared head trains it like one-to-few's certain anchors.
     """
 
-    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor):
-        anchors, objects = hungarian(quality)
-        kept = quality[anchors, objects] > 0
-        anchors, objects = anchors[kept], objects[kept]
+    def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor, inside: Tensor):
+        scored = quality.masked_fill(~inside, OUTSIDE_REGION)
+        anchors, objects = hungarian(scored)
         owner = torch.full_like(quality[:, 0], -1, dtype=torch.long)
         owner[anchors] = objects
         best = torch.zeros_like(quality[:, 0])
-        best[anchors] = quality[anchors, objects]
+        best[anchors] = scored[anchors, objects]
         return owner, best, owner >= 0

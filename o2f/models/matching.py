@@ -43,11 +43,12 @@ def mask_centroids(masks: Tensor, gt_boxes: Tensor) -> Tensor:
     return torch.where(area[:, None] > 0, centroid, box_centres)
 
 
-def matching_score(p: Tensor, iou: Tensor, inside: Tensor, alpha: float = 0.8,
+def matching_score(p: Tensor, iou: Tensor, inside: Tensor | None = None, alpha: float = 0.8,
                    mode: str = "multiply") -> Tensor:
     """Eq. 1: S = 1[inside] * p^(1-alpha) * IoU^alpha, or the "add" form (1-alpha) p + alpha IoU (Table 4).
 
-    ``p`` is the detached joint score at each object's class, ``iou`` between predicted box and object.
+    ``p`` is the detached joint score at each object's class, ``iou`` between predicted box and object;
+    without ``inside`` the score is left unmasked (the assigners mask it where their authors do).
     """
     if mode == "multiply":
         score = p.pow(1 - alpha) * iou.pow(alpha)
@@ -55,4 +56,4 @@ def matching_score(p: Tensor, iou: Tensor, inside: Tensor, alpha: float = 0.8,
         score = (1 - alpha) * p + alpha * iou
     else:
         raise ValueError(f"matching mode must be 'multiply' or 'add', got {mode!r}")
-    return score * inside
+    return score if inside is None else score * inside

@@ -32,6 +32,8 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
     (GN + ReLU) on the regression features; joint score = sigmoid(cls) * sigmoid(objectness).
 
     Args:
+        with_objectness: False drops the objectness branch: the joint score is sigmoid(cls) alone, in
+            matching, loss and inference (DeFCN's plain POTO); the objectness outputs are then None.
         soft_label: ``mode`` "dynamic" (Eq. 3, T from ``t_max`` to ``t_min`` over the epochs),
             "static" (t = ``value``, Table 1) or "hard" (t = 1: one-to-two when topk=2).
         ambiguous_weight: loss weight of the ambiguous anchors' BCE (0.4 in the authors' code, 1 in
@@ -41,11 +43,14 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
     The assigner comes from ``train_cfg.assigner``; the epoch from :class:`o2f.engine.EpochToHeadHook`.
     """
 
-    def __init__(self, *args, num_obj_convs: int = 3, obj_channels: int = 64, obj_norm_groups: int = 32,
-                 objectness_module: dict | None = None, soft_label: dict | None = None,
+    def __init__(self, *args, with_objectness: bool = True, num_obj_convs: int = 3, obj_channels: int = 64,
+                 obj_norm_groups: int = 32, objectness_module: dict | None = None, soft_label: dict | None = None,
                  ambiguous_weight: float = 0.4, bbox_weighting: str = "centerness",
                  loss_cls: dict | None = None, loss_bbox: dict | None = None, loss_aux: dict | None = None,
                  **kwargs) -> None:
+        if not with_objectness and (num_obj_convs or objectness_module):
+            raise ValueError("with_objectness=False takes neither num_obj_convs nor objectness_module")
+        self.with_objectness = with_objectness
         self.num_obj_convs = num_obj_convs
         self.obj_channels = obj_channels
         self.obj_norm_groups = obj_norm_groups
@@ -83,7 +88,7 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
             for c_in, c_out in zip(channels[:-1], channels[1:], strict=True))
         self.objectness_module = (MODELS.build(dict(channels=channels[-1], **self.objectness_module_cfg))
                                   if self.objectness_module_cfg else None)
-        self.conv_centerness = nn.Conv2d(channels[-1], 1, 3, padding=1)
+        self.conv_centerness = nn.Conv2d(channels[-1], 1, 3, padding=1) if self.with_objectness else None
 
     def set_epoch(self, epoch: int, max_epochs: int) -> None:
         self.epoch, self.max_epochs = epoch, max_epochs
@@ -98,8 +103,10 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
         cls_scores, bbox_preds, reg_feats = multi_apply(self.forward_towers, x, self.scales, self.strides)
         return cls_scores, bbox_preds, self.forward_objectness(reg_feats)
 
-    def forward_objectness(self, feats: list[Tensor]) -> list[Tensor]:
-        """Objectness logits per level from the regression towers' features."""
+    def forward_objectness(self, feats: list[Tensor]) -> list[Tensor | None]:
+        """Objectness logits per level from the regression towers' features (None without the branch)."""
+        if not self.with_objectness:
+            return [None] * len(feats)
         for conv in self.obj_convs:
             feats = [conv(f) for f in feats]
         if self.objectness_module is not None:
@@ -113,18 +120,25 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
 
     def predict_by_feat(self, cls_scores, bbox_preds, score_factors=None, **kwargs):
         """Rank, threshold and keep by the joint score: pass its logit as the class score."""
-        joint_logits = [torch.logit(c.sigmoid() * o.sigmoid(), eps=1e-6)
-                        for c, o in zip(cls_scores, score_factors, strict=True)]
-        return super().predict_by_feat(joint_logits, bbox_preds, score_factors=None, **kwargs)
+        if self.with_objectness:
+            cls_scores = [torch.logit(c.sigmoid() * o.sigmoid(), eps=1e-6)
+                          for c, o in zip(cls_scores, score_factors, strict=True)]
+        return super().predict_by_feat(cls_scores, bbox_preds, score_factors=None, **kwargs)
+
+    def joint_scores(self, cls: Tensor, obj: Tensor | None) -> Tensor:
+        """The score every assigner, loss and prediction uses: sigmoid(cls) * sigmoid(objectness)."""
+        return cls.sigmoid() if obj is None else cls.sigmoid() * obj.sigmoid()[..., None]
 
     def flatten(self, cls_scores, bbox_preds, objectnesses):
-        """(B, A, C) class logits, (B, A) objectness logits, (B, A, 4) boxes, (A, 4) priors (x, y, stride, stride)."""
+        """(B, A, C) class logits, (B, A) objectness logits (None without the branch), (B, A, 4) boxes,
+        (A, 4) priors (x, y, stride, stride)."""
         num_imgs = cls_scores[0].size(0)
         priors = torch.cat(self.prior_generator.grid_priors(
             [c.shape[-2:] for c in cls_scores], dtype=bbox_preds[0].dtype, device=bbox_preds[0].device,
             with_stride=True))
         cls = torch.cat([c.permute(0, 2, 3, 1).reshape(num_imgs, -1, self.cls_out_channels) for c in cls_scores], 1)
-        obj = torch.cat([o.permute(0, 2, 3, 1).reshape(num_imgs, -1) for o in objectnesses], 1)
+        obj = (torch.cat([o.permute(0, 2, 3, 1).reshape(num_imgs, -1) for o in objectnesses], 1)
+               if self.with_objectness else None)
         dist = torch.cat([b.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for b in bbox_preds], 1)
         boxes = self.bbox_coder.decode(priors[None, :, :2].expand(num_imgs, -1, -1), dist)
         return cls, obj, boxes, priors
@@ -173,7 +187,7 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
         """Eq. 4-5 losses, and per image the assignment a CondInst mask head trains on: each anchor's
         class (-1 negative) and owner object index."""
         cls, obj, boxes, priors = self.flatten(cls_scores, bbox_preds, objectnesses)
-        joint = cls.sigmoid() * obj.sigmoid()[..., None]
+        joint = self.joint_scores(cls, obj)
         per_image = multi_apply(self.assign_single, [priors] * len(joint), joint.detach(), boxes.detach(),
                                 batch_gt_instances)
         owners = per_image[3]
@@ -214,9 +228,13 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
 @MODELS.register_module()
 class POTOHead(O2FHead):
     """DeFCN's POTO head on the same code: one certain anchor per object (``POTOAssigner``), focal
-    loss on the joint score, plain GIoU; 3D max filtering and the auxiliary loss by config."""
+    loss, plain GIoU. Plain POTO has no objectness branch (``with_objectness=False``, DeFCN's
+    poto.res50.fpn.coco.800size.3x_ms): the class score alone is matched, trained and ranked. POTO+3DMF
+    adds the objectness ("filter") branch with 3D max filtering, and the joint score; the auxiliary loss
+    comes by config."""
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("with_objectness", False)
         kwargs.setdefault("num_obj_convs", 0)
         kwargs.setdefault("bbox_weighting", "uniform")
         kwargs.setdefault("loss_cls", dict(type="JointFocalLoss", use_sigmoid=True, neg_alpha=0.75, gamma=2.0))
