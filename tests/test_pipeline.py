@@ -46,18 +46,21 @@ def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(r
 
 
 def test_default_target_is_the_headline_set_at_demo_scale(repo_root, tmp_path):
-    """`snakemake --cores all` plans Table 5's R50 rows and Figure 5 on the demo data, each run once."""
+    """`snakemake --cores all` plans the headline of Table 5 (FCOS, POTO, POTO+3DMF+Aux (ATSS),
+    one-to-few) and Figures 5 and 6 on the demo data: four trainings, each run once."""
     defaults = settings(repo_root)
-    assert defaults["scale"] == "demo" and {"table5", "figure5"} <= set(defaults["tables"])
+    assert defaults["scale"] == "demo" and defaults["tables"] == ["headline", "figure5", "figure6"]
     plan = Plan.from_files(repo_root / "configs/tables.yaml", defaults, root=repo_root)
-    table5 = plan.experiments_for(["table5"])
-    assert set(plan.experiments_for(["figure5"])) <= set(table5) and len(table5) == 9
+    headline = plan.experiments_for(["headline"])
+    assert headline == ["fcos_r50_1x", "poto_r50_1x", "poto-3dmf-aux-atss_r50_1x", "o2f_r50_1x"]
+    assert set(plan.experiments_for(["figure5", "figure6"])) <= set(headline)
+    assert set(headline) <= set(plan.experiments_for(["table5"]))
 
     done = snakemake(project_copy(repo_root, tmp_path / "default"), "-n", "--cores", "2")
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
-    assert counts["train"] == len(plan.experiments_for()) == len(table5)
-    assert counts["speed"] == len(table5) and counts["table"] == 1 and counts["demo_trees"] == 1
+    assert counts["train"] == len(plan.experiments_for()) == len(headline)
+    assert "speed" not in counts and counts["table"] == 1 and counts["demo_trees"] == 1
 
 
 def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):

@@ -10,7 +10,7 @@ rule table:
         md=f"{REPORTS}/{SCALE}/{{table}}.md",
         tex=f"{REPORTS}/{SCALE}/{{table}}.tex",
     wildcard_constraints:
-        table="table[0-9]+|hybrid_epoch",
+        table="|".join(PLAN.tables),
     log:
         f"logs/{SCALE}/report/{{table}}.log",
     conda:
@@ -26,7 +26,7 @@ rule figure:
         png=f"{REPORTS}/{SCALE}/{{figure}}.png",
         pdf=f"{REPORTS}/{SCALE}/{{figure}}.pdf",
     wildcard_constraints:
-        figure="figure[0-9]+",
+        figure="|".join(PLAN.figures),
     log:
         f"logs/{SCALE}/report/{{figure}}.log",
     conda:
