@@ -67,6 +67,15 @@ def test_poto_scores_anchors_outside_the_region_minus_one_and_keeps_every_match(
     assert (owner >= 0).sum() == 1
 
 
+def test_centre_radius_zero_makes_the_whole_box_the_region():
+    """DeFCN's CrowdHuman POTO (CENTER_SAMPLING_RADIUS=0.0): every anchor inside the box is a candidate."""
+    priors = torch.tensor([[20.0, 20.0, 8.0, 8.0], [36.0, 36.0, 8.0, 8.0], [44.0, 20.0, 8.0, 8.0]])
+    gt = InstanceData(bboxes=torch.tensor([[0.0, 0.0, 40.0, 40.0]]))
+    # radius 1.5 x stride 8 around the centre (20, 20): only (20, 20); the whole box also holds (36, 36)
+    assert POTOAssigner(center_radius=1.5).region_mask(priors, gt)[:, 0].tolist() == [True, False, False]
+    assert POTOAssigner(center_radius=0.0).region_mask(priors, gt)[:, 0].tolist() == [True, True, False]
+
+
 def test_max_filter_keeps_one_peak_across_levels():
     module = MaxFilter3D(channels=32)
     feats = [torch.randn(2, 32, s, s) for s in (16, 8, 4)]

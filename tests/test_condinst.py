@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
 pytest.importorskip("mmcv.ops")
@@ -100,6 +101,22 @@ def test_positives_for_the_mask_head_sit_around_the_centroid():
     assert (reach < 1.5).all()
     assert ((info.points[first, 0] - 52).abs() >= 1.5 * 8).all()  # none in the box-centred region
     assert info.param_preds.shape == (len(info.points), head.num_params)
+
+
+def test_inference_ranks_by_max_joint_score_and_thresholds_the_class_score():
+    """The authors' CondInst head: per level the ``nms_pre`` anchors of highest max joint score, then
+    class score > 0.05, scored by the joint score."""
+    head = small_head()
+    head.test_cfg = ConfigDict(nms_pre=2, score_thr=0.05, nms=dict(type="nms", iou_threshold=0.6), max_per_img=100)
+    cls = torch.tensor([0.5, 0.2, 0.9])  # class 0 of three anchors; class 1 scores ~0 everywhere
+    obj = torch.tensor([0.08, 0.5, 0.01])  # joint scores 0.04, 0.1, 0.009
+    cls_scores = [torch.stack([torch.logit(cls), torch.full((3,), -20.0)]).view(1, 2, 1, 3)]
+    results = head.predict_by_feat(cls_scores, [torch.full((1, 4, 1, 3), 4.0)], [torch.logit(obj).view(1, 1, 1, 3)],
+                                   [torch.zeros(1, head.num_params, 1, 3)], batch_img_metas=[{"img_shape": (8, 24)}])
+    # top 2 by joint: anchors 1 (0.1) and 0 (0.04), both of class score > 0.05. Thresholding the joint
+    # score would keep anchor 1 alone; ranking by class score (mmdet) would keep anchors 2 and 0.
+    assert results[0].scores.tolist() == pytest.approx([0.1, 0.04], rel=1e-5)
+    assert results[0].labels.tolist() == [0, 0]
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-# Table 8, CrowdHuman: one-to-few, K = 4 (the authors' CrowdHuman setting).
+# Table 8, CrowdHuman: one-to-few, K = 4, with the recipe of the authors' configs/crowdhuman.py.
 _base_ = ['../o2f/o2f_r50_fpn_1x_coco.py', '../_base_/crowdhuman.py']
 scale_family = 'crowdhuman'
 

@@ -45,8 +45,9 @@ class QualityAssigner(BaseAssigner):
         raise NotImplementedError
 
     def region_mask(self, priors: Tensor, gt: InstanceData) -> Tensor:
-        """(A, G) bool: anchor inside the object's ``region``."""
-        if self.region == "centre":
+        """(A, G) bool: anchor inside the object's ``region``; a ``center_radius`` of 0 makes the whole
+        box the region (DeFCN's CrowdHuman setting)."""
+        if self.region == "centre" and self.center_radius > 0:
             return centre_region_mask(priors[:, :2], priors[:, 2], gt.bboxes, self.center_radius, gt.get("centres"))
         return inside_boxes(priors[:, :2], gt.bboxes)
 

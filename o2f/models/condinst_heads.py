@@ -8,6 +8,8 @@ For instance masks, Eq. 1's centre region is centred on each mask's centre of ma
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from mmdet.models.dense_heads import CondInstBboxHead
 from mmdet.models.utils import multi_apply
@@ -29,6 +31,17 @@ def mask_centred(gt: InstanceData) -> InstanceData:
     return InstanceData(bboxes=gt.bboxes, labels=gt.labels, centres=mask_centroids(masks, gt.bboxes))
 
 
+def keep_top_anchors(cls_score: Tensor, objectness: Tensor | None, nms_pre: int) -> Tensor:
+    """Class logits (B, C, H, W) with every anchor outside the ``nms_pre`` of highest max-over-classes
+    joint score (sigmoid(cls) x sigmoid(objectness (B, 1, H, W))) set to -inf, so no threshold keeps it."""
+    joint = cls_score.sigmoid() if objectness is None else cls_score.sigmoid() * objectness.sigmoid()
+    joint = joint.amax(1).flatten(1)  # (B, H*W)
+    if joint.size(1) <= nms_pre:
+        return cls_score
+    keep = torch.zeros_like(joint, dtype=torch.bool).scatter_(1, joint.topk(nms_pre, dim=1).indices, True)
+    return cls_score.masked_fill(~keep.view(cls_score.size(0), 1, *cls_score.shape[-2:]), float("-inf"))
+
+
 class CondInstAssignmentMixin:
     """Mix in before :class:`O2FHead` (or a subclass) with ``CondInstBboxHead`` after it.
 
@@ -41,9 +54,18 @@ class CondInstAssignmentMixin:
         cls_scores, bbox_preds, reg_feats = multi_apply(self.forward_towers, x, self.scales, self.strides)
         return cls_scores, bbox_preds, self.forward_objectness(reg_feats), [self.controller(f) for f in reg_feats]
 
-    def predict_by_feat(self, cls_scores, bbox_preds, score_factors=None, param_preds=None, **kwargs):
-        """The joint score ranks candidates (O2FHead); CondInstBboxHead keeps their parameters and points."""
-        return super().predict_by_feat(cls_scores, bbox_preds, score_factors, param_preds=param_preds, **kwargs)
+    def predict_by_feat(self, cls_scores, bbox_preds, score_factors=None, param_preds=None, cfg=None, **kwargs):
+        """As the authors' CondInst head: per level the ``nms_pre`` anchors of highest max joint score, of
+        those the (anchor, class) pairs whose class score alone passes ``score_thr``, scored by the joint
+        score (mmdet's score factor); CondInstBboxHead keeps their parameters and points."""
+        cfg = copy.deepcopy(self.test_cfg if cfg is None else cfg)
+        nms_pre = cfg.get("nms_pre", -1)
+        if nms_pre > 0:
+            cls_scores = [keep_top_anchors(c, o, nms_pre) for c, o in zip(cls_scores, score_factors, strict=True)]
+            cfg.nms_pre = max(c[0].numel() for c in cls_scores)  # the choice is made: mmdet's top-k keeps all
+        factors = score_factors if self.with_objectness else None
+        return super(O2FHead, self).predict_by_feat(cls_scores, bbox_preds, factors, param_preds=param_preds,
+                                                    cfg=cfg, **kwargs)
 
     def loss_by_feat(self, cls_scores, bbox_preds, objectnesses, param_preds, batch_gt_instances, batch_img_metas,
                      batch_gt_instances_ignore=None) -> dict[str, Tensor]:
