@@ -20,6 +20,7 @@ RUN_TOKEN_FILE = "mlflow_run_token"  # written before the run exists: a retry fi
 TOKEN_TAG = "o2f.work_dir_token"
 FAILURE_TAG = "o2f.failure"
 TRACKED_CONFIG_KEYS = ["model", "train_cfg", "optim_wrapper", "param_scheduler", "scale_name"]
+prepared = {"run_id": None}  # the run prepare_run handed to this process (mlflow unsets MLFLOW_RUN_ID once read)
 
 
 def client(tracking_uri: str):
@@ -99,7 +100,7 @@ def prepare_run(tracking_uri: str, experiment: str, work_dir: str | Path, run_na
     run = find_or_create_run(tracking_uri, experiment, work_dir, run_name, tags)
     if cfg is not None:
         check_unchanged(run.data.params, cfg, work_dir)
-    os.environ["MLFLOW_RUN_ID"] = run.info.run_id
+    os.environ["MLFLOW_RUN_ID"] = prepared["run_id"] = run.info.run_id
     id_file = work_dir / RUN_ID_FILE
     if not id_file.exists():
         partial = id_file.with_suffix(".partial")
@@ -122,17 +123,17 @@ def one_line(err: BaseException) -> str:
 def recorded_outcome(tracking_uri: str):
     """Mark the run prepared inside this block FAILED (KILLED when stopped) with the reason as a tag if
     the block raises; clear an earlier failure's tag if it succeeds (mmengine ends the run FINISHED)."""
-    os.environ.pop("MLFLOW_RUN_ID", None)  # set again by prepare_run; unset, nothing is recorded
+    prepared["run_id"] = None  # set by prepare_run; a failure before it has no run to record in
     try:
         yield
     except BaseException as err:
-        run_id = os.environ.get("MLFLOW_RUN_ID")
+        run_id = prepared["run_id"]
         if run_id:
             stopped = isinstance(err, KeyboardInterrupt | SystemExit) or getattr(err, "stopped", False)
             end_run(tracking_uri, run_id, "KILLED" if stopped else "FAILED", one_line(err))
         raise
     else:
-        run_id = os.environ.get("MLFLOW_RUN_ID")
+        run_id = prepared["run_id"]
         if run_id and FAILURE_TAG in client(tracking_uri).get_run(run_id).data.tags:
             client(tracking_uri).delete_tag(run_id, FAILURE_TAG)
 
