@@ -338,7 +338,7 @@ def test_data_check_counts_each_box_mmdet_leaves_out(own_data, tmp_path):
 def test_readme_server_recipes_bind_safely():
     """Every `mlflow server` the README shows listens on loopback or asks for a login."""
     text = (ROOT / "README.md").read_text()
-    commands = re.findall(r"mlflow server(?:[^\n]*\\\n)*[^\n]*", text)
+    commands = re.findall(r"bin/mlflow server(?:[^\n]*\\\n)*[^\n]*", text)
     assert commands
     for command in commands:
         host = re.search(r"--host (\S+)", command)
