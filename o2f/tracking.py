@@ -116,7 +116,8 @@ def one_line(err: BaseException) -> str:
     if text.startswith("Caught ") and "Original Traceback" in text:
         text = text.splitlines()[-1].split(": ", 1)[-1]
     first = text.splitlines()[0] if text else ""
-    return first if isinstance(err, O2FError) else f"{type(err).__name__}: {first}".rstrip(": ")
+    says_it_all = isinstance(err, O2FError) or (isinstance(err, KeyboardInterrupt) and first)  # e.g. SIGTERM
+    return first if says_it_all else f"{type(err).__name__}: {first}".rstrip(": ")
 
 
 @contextmanager
@@ -129,7 +130,7 @@ def recorded_outcome(tracking_uri: str):
     except BaseException as err:
         run_id = prepared["run_id"]
         if run_id:
-            stopped = isinstance(err, KeyboardInterrupt | SystemExit) or getattr(err, "stopped", False)
+            stopped = isinstance(err, KeyboardInterrupt | SystemExit)  # Ctrl-C, or SIGTERM (o2f.train.Stopped)
             end_run(tracking_uri, run_id, "KILLED" if stopped else "FAILED", one_line(err))
         raise
     else:
