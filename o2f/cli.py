@@ -53,6 +53,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     from .engine.work_dir_lock import WorkDirLock
 
     with WorkDirLock(args.work_dir) as lock:
+        from .train import prepare_work_dir
+
+        prepare_work_dir(cfg, args.work_dir, not args.no_resume, args.seed)
         if args.gpus > 1:
             os.environ[DATA_CHECK_ENV] = json.dumps(summary)
             launch_distributed(args.gpus, lock.fd)

@@ -35,6 +35,10 @@ def add_hook(cfg: Config, hook_type: str) -> None:
     cfg.custom_hooks = hooks
 
 
+def requested_seed(cfg: Config, seed: int | None) -> int | None:
+    return seed if seed is not None else cfg.get("randomness", {}).get("seed")
+
+
 def work_dir_seed(work_dir: Path, requested: int | None) -> int:
     """The run's seed: the one asked for, else the one the work dir was started with, else a new one;
     remembered in the work dir, since a resumed run must draw what the first one would have."""
@@ -70,8 +74,7 @@ def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: i
     checkpoint = latest_checkpoint(work_dir) if resume else None
     cfg.resume = checkpoint is not None
     cfg.load_from = str(checkpoint) if checkpoint else (None if resume else cfg.get("load_from"))
-    requested = seed if seed is not None else cfg.get("randomness", {}).get("seed")
-    cfg.randomness = dict(cfg.get("randomness", {}), seed=work_dir_seed(work_dir, requested))
+    cfg.randomness = dict(cfg.get("randomness", {}), seed=work_dir_seed(work_dir, requested_seed(cfg, seed)))
     add_hook(cfg, "EpochMetricsHook")
     add_hook(cfg, "ExactResumeHook")
     wrap_datasets(cfg)
@@ -107,6 +110,15 @@ def set_aside_previous(work_dir: Path) -> Path | None:
     return aside
 
 
+def prepare_work_dir(cfg: Config, work_dir: str | Path, resume: bool, seed: int | None) -> None:
+    """What the launching process settles, once, before training (and before torchrun's workers start):
+    --no-resume moves an earlier training aside, and the run's seed is chosen and remembered."""
+    work_dir = Path(work_dir)
+    if not resume and (aside := set_aside_previous(work_dir)):
+        print(f"o2f: --no-resume: the earlier training in {work_dir} was moved to {aside}")
+    work_dir_seed(work_dir, requested_seed(cfg, seed))
+
+
 @contextmanager
 def stop_on_sigterm():
     def stop(signum, frame):
@@ -123,13 +135,10 @@ def train(cfg: Config, work_dir: str | Path, resume: bool = True, seed: int | No
           mlflow: dict | None = None) -> Runner:
     """Train (resuming) and record the outcome in MLflow. Errors reach the caller as one-line O2FErrors
     where they concern the user's input, data or a stop; anything else keeps its traceback."""
-    work_dir = Path(work_dir)
-    if not resume and (aside := set_aside_previous(work_dir)):
-        print(f"o2f: --no-resume: the earlier training in {work_dir} was moved to {aside}")
     logs_run = mlflow and int(os.environ.get("RANK", "0")) == 0
     try:
         with tracking.recorded_outcome(mlflow["tracking_uri"]) if logs_run else nullcontext(), stop_on_sigterm():
-            runner = build_runner(cfg, work_dir, resume, seed, mlflow)
+            runner = build_runner(cfg, Path(work_dir), resume, seed, mlflow)
             runner.train()
     except Stopped as err:
         raise O2FError(str(err)) from err
