@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from dag import SNAKEMAKE, activated_env, project_copy, snakemake
 from killpoints import FaultHook
 from mlflow.tracking import MlflowClient
 from mmengine.runner import Runner
@@ -76,6 +77,14 @@ def histories(root: Path, run) -> dict[str, list[tuple[int, float]]]:
     client = MlflowClient(uri(root))
     return {key: sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, key))
             for key in run.data.metrics if key not in TIMINGS}
+
+
+def running(pid: int) -> bool:
+    """Whether a process (not necessarily our child) is alive and not a zombie."""
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
 
 
 def validated_epochs(work: Path) -> list[int]:
@@ -160,6 +169,47 @@ def test_second_training_on_a_work_dir_stops_naming_the_holder(ci_dir, capsys, m
     assert json.loads(lock.read_text())["pid"] == holder.pid  # left behind by the holder
     with WorkDirLock(ci_dir / "busy"):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+@pytest.mark.slow
+def test_training_orphaned_by_a_killed_snakemake_is_not_joined_and_its_output_kept(repo_root, tmp_path):
+    """kill -9 of snakemake leaves its training running; the rerun (`rerun-incomplete`, the default
+    profile) stops at the lock instead of training beside it, and once the orphan has finished a rerun
+    keeps what it wrote."""
+    work = project_copy(repo_root, tmp_path / "dag")
+    target = "work_dirs/ci/o2f_r50_1x/seed0/final_metrics.json"
+    args = [target, "--cores", "1", "--config", "scale=ci", "tables=[figure5]"]
+    first = subprocess.Popen([*SNAKEMAKE, *args], cwd=work, env=activated_env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    lock = work / Path(target).parent / LOCK_FILE
+    deadline = time.monotonic() + 600
+    while not (lock.exists() and lock.read_text()):
+        assert first.poll() is None and time.monotonic() < deadline, "snakemake never started the training"
+        time.sleep(0.5)
+    first.kill()  # kill -9 snakemake
+    first.wait()
+    orphan = json.loads(lock.read_text())["pid"]
+    os.kill(orphan, signal.SIGSTOP)  # still running: paused, so the rerun surely meets it
+    try:
+        unlocked = snakemake(work, *args, "--unlock", env=activated_env())  # snakemake's own lock, left by the kill
+        assert unlocked.returncode == 0, unlocked.stderr[-3000:]
+        again = snakemake(work, *args, env=activated_env())
+        assert again.returncode != 0
+        log = (work / "logs/ci/train/o2f_r50_1x_seed0.log").read_text()
+        assert f"in use by another training (pid {orphan} on host {socket.gethostname()}" in log, \
+            again.stderr[-3000:]
+    finally:
+        os.kill(orphan, signal.SIGCONT)
+    while running(orphan):
+        assert time.monotonic() < deadline, "the orphaned training did not finish"
+        time.sleep(0.5)
+    last = snakemake(work, *args, env=activated_env())
+    assert last.returncode == 0, last.stderr[-3000:]
+    assert [e["epoch"] for e in json.loads((work / target).read_text())["epochs"]] == [1, 2]
+    assert validated_epochs(work / Path(target).parent) == [1, 2]
+    run = only_run(work, "o2f")
+    assert run.info.status == "FINISHED"
+    assert [m.step for m in MlflowClient(uri(work)).get_metric_history(run.info.run_id, "loss")] == list(range(1, 9))
 
 
 def test_lock_without_flock_checks_the_holder_pid_and_host(tmp_path, monkeypatch):
