@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import signal
+import threading
 import time
 import uuid
 from contextlib import contextmanager, nullcontext
@@ -124,6 +125,9 @@ def stop_on_sigterm():
     def stop(signum, frame):
         raise Stopped("stopped by SIGTERM; rerun the same command to resume from the last checkpoint")
 
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
