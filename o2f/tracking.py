@@ -130,7 +130,7 @@ def recorded_outcome(tracking_uri: str):
     except BaseException as err:
         run_id = prepared["run_id"]
         if run_id:
-            stopped = isinstance(err, KeyboardInterrupt | SystemExit)  # Ctrl-C, or SIGTERM (o2f.train.Stopped)
+            stopped = isinstance(err, KeyboardInterrupt | SystemExit)  # Ctrl-C, or SIGTERM (graceful_stop.Stopped)
             end_run(tracking_uri, run_id, "KILLED" if stopped else "FAILED", one_line(err))
         raise
     else:

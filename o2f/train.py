@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
-import threading
 import time
 import uuid
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 
 from mmengine.config import Config
@@ -17,16 +15,13 @@ from mmengine.runner import Runner
 
 from . import tracking
 from .datasets import load_errors  # noqa: F401  (registers NamedLoadErrors)
+from .engine.graceful_stop import Stopped, stop_on_sigterm
 from .engine.resume import latest_checkpoint
 from .engine.work_dir_lock import LOCK_FILE
 from .errors import O2FError
 
 SEED_FILE = "seed"
 PREVIOUS_PREFIX = "previous-"
-
-
-class Stopped(KeyboardInterrupt):
-    """SIGTERM (Slurm's scancel and time limit): stop like Ctrl-C, so the run is recorded as KILLED."""
 
 
 def add_hook(cfg: Config, hook_type: str) -> None:
@@ -78,6 +73,7 @@ def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: i
     cfg.randomness = dict(cfg.get("randomness", {}), seed=work_dir_seed(work_dir, requested_seed(cfg, seed)))
     add_hook(cfg, "EpochMetricsHook")
     add_hook(cfg, "ExactResumeHook")
+    add_hook(cfg, "GracefulStopHook")
     wrap_datasets(cfg)
     if cfg.train_dataloader.get("num_workers", 0) > 0:
         # persistent workers would carry their random state across epochs; fresh ones start from the
@@ -118,21 +114,6 @@ def prepare_work_dir(cfg: Config, work_dir: str | Path, resume: bool, seed: int 
     if not resume and (aside := set_aside_previous(work_dir)):
         print(f"o2f: --no-resume: the earlier training in {work_dir} was moved to {aside}")
     work_dir_seed(work_dir, requested_seed(cfg, seed))
-
-
-@contextmanager
-def stop_on_sigterm():
-    def stop(signum, frame):
-        raise Stopped("stopped by SIGTERM; rerun the same command to resume from the last checkpoint")
-
-    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def train(cfg: Config, work_dir: str | Path, resume: bool = True, seed: int | None = None,

@@ -314,6 +314,8 @@ def test_failures_mark_the_run_failed_and_retries_continue_it(tmp_path, syntheti
     run = only_run(tmp_path, "failing")
     assert run.info.status == "FINISHED" and FAILURE_TAG not in run.data.tags
     assert [step for step, _ in histories(tmp_path, run)["loss"]] == list(range(1, 9))
+    boxes = len(json.loads((synthetic_root / "annotations" / "train.json").read_text())["annotations"])
+    assert run.data.tags["data.train"].startswith("data check train") and f" {boxes} usable boxes" in out
 
 
 # --- data checks before the first iteration ---
