@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
 from .errors import O2FError, run_reporting_errors
+
+DATA_CHECK_ENV = "O2F_DATA_CHECK"  # the parent's data-check lines, for the torchrun worker that logs them
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
@@ -41,19 +45,39 @@ def cmd_train(args: argparse.Namespace) -> None:
     from .config import check_datasets, load_config
 
     cfg = load_config(args.config, args.scale, args.cfg_options)
-    check_datasets(cfg)
-    mlflow = None
-    if args.mlflow_uri:
-        run_name = args.run_name or Path(args.work_dir).name
-        from .engine.hooks import device_name
-        from .reporting.index import git_commit
-
-        tags = {"scale": args.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),
-                **parse_tags(args.tag)}
-        mlflow = dict(tracking_uri=args.mlflow_uri, experiment=args.mlflow_experiment, run_name=run_name, tags=tags)
-    if args.gpus > 1 and args.launcher == "none":
-        launch_distributed(args.gpus)
+    if args.launcher != "none":  # a torchrun worker: its parent holds the lock and checked the data
+        train_here(cfg, args, mlflow_settings(args, json.loads(os.environ.get(DATA_CHECK_ENV, "{}"))))
         return
+    summary = check_datasets(cfg)
+    print("\n".join(summary.values()))
+    from .engine.work_dir_lock import WorkDirLock
+
+    with WorkDirLock(args.work_dir) as lock:
+        from .train import prepare_work_dir
+
+        prepare_work_dir(cfg, args.work_dir, not args.no_resume, args.seed)
+        if args.gpus > 1:
+            os.environ[DATA_CHECK_ENV] = json.dumps(summary)
+            launch_distributed(args.gpus, lock.fd)
+        else:
+            train_here(cfg, args, mlflow_settings(args, summary))
+
+
+def mlflow_settings(args: argparse.Namespace, data_check: dict[str, str]) -> dict | None:
+    """The run's MLflow settings; its tags include each split's data-check line."""
+    if not args.mlflow_uri:
+        return None
+    from .engine.hooks import device_name
+    from .reporting.index import git_commit
+
+    tags = {"scale": args.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),
+            **{f"data.{split}": line for split, line in data_check.items()},
+            **parse_tags(args.tag)}
+    return dict(tracking_uri=args.mlflow_uri, experiment=args.mlflow_experiment,
+                run_name=args.run_name or Path(args.work_dir).name, tags=tags)
+
+
+def train_here(cfg, args: argparse.Namespace, mlflow: dict | None) -> None:
     cfg.launcher = args.launcher
     if args.launcher != "none":
         import torch
@@ -70,13 +94,14 @@ def cmd_train(args: argparse.Namespace) -> None:
     train(cfg, args.work_dir, resume=not args.no_resume, seed=args.seed, mlflow=mlflow)
 
 
-def launch_distributed(gpus: int) -> None:
-    """Re-run this same command under torchrun, one process per GPU (mmengine's pytorch launcher)."""
+def launch_distributed(gpus: int, lock_fd: int | None) -> None:
+    """Re-run this same command under torchrun, one process per GPU (mmengine's pytorch launcher).
+    torchrun inherits the work dir lock, so it stays held while the workers run."""
     import subprocess
 
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", "-m", "o2f.cli",
            *sys.argv[1:], "--launcher", "pytorch"]
-    done = subprocess.run(cmd)
+    done = subprocess.run(cmd, pass_fds=[lock_fd] if lock_fd is not None else [])
     if done.returncode != 0:
         raise O2FError(f"distributed training with {gpus} processes failed (exit {done.returncode})")
 

@@ -6,7 +6,6 @@ experiment at once, so the experiment configs stay the paper's and are never cop
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from mmengine.config import Config
@@ -65,38 +64,48 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
     return cfg
 
 
-def dataset_files(cfg: Config) -> list[tuple[Path, Path]]:
-    """(dataset root, annotation file) the train and val loaders will read (through repeat wrappers)."""
-    files = []
-    for loader in ("train_dataloader", "val_dataloader"):
-        dataset = cfg.get(loader, {}).get("dataset", {})
+def loader_datasets(cfg: Config) -> list[tuple[str, dict]]:
+    """(split, dataset config) the train and val loaders will read, looking through repeat wrappers."""
+    found = []
+    for split in ("train", "val"):
+        dataset = cfg.get(f"{split}_dataloader", {}).get("dataset", {})
         while "dataset" in dataset:
             dataset = dataset["dataset"]
         if dataset.get("ann_file"):
-            root = Path(dataset.get("data_root", ""))
-            ann_file = root / dataset["ann_file"]
-            files.append((root if dataset.get("data_root") else ann_file.parent.parent, ann_file))
-    return files
+            found.append((split, dataset))
+    return found
 
 
-def check_datasets(cfg: Config) -> None:
-    """Fail early, in one line, on a missing dataset or a malformed annotation file (COCO json or
-    CrowdHuman odgt). The scale's ``dataset_help`` says where to get the data."""
+def dataset_classes(dataset: dict) -> tuple[str, ...]:
+    """The classes a dataset config trains: its metainfo's, else its dataset class's defaults."""
+    classes = dataset.get("metainfo", {}).get("classes")
+    if classes is None:
+        from mmdet.registry import DATASETS
+
+        classes = DATASETS.get(dataset["type"]).METAINFO["classes"]
+    return tuple(classes)
+
+
+def check_datasets(cfg: Config) -> dict[str, str]:
+    """Fail early, in one line, on a missing dataset, a malformed or empty annotation file (COCO json or
+    CrowdHuman odgt), an image that is missing or does not decode, or a split without a usable box.
+    Returns one summary line per split (``{split: line}``): what training uses and what it leaves out,
+    by reason. The scale's ``dataset_help`` says where to get the data."""
+    from .datasets.checks import check_coco, check_odgt
+
     how_to_get = cfg.get("dataset_help", "run `o2f prepare-data`")
-    for root, ann_file in dataset_files(cfg):
-        if not root.exists():
-            raise O2FError(f"dataset folder {root} does not exist; {how_to_get}")
+    lines = {}
+    for split, dataset in loader_datasets(cfg):
+        root = Path(dataset.get("data_root", ""))
+        ann_file = root / dataset["ann_file"]
+        folder = root if dataset.get("data_root") else ann_file.parent.parent
+        if not folder.exists():
+            raise O2FError(f"dataset folder {folder} does not exist; {how_to_get}")
         if not ann_file.exists():
             raise O2FError(f"annotation file {ann_file} does not exist; {how_to_get}")
-        if ann_file.suffix == ".odgt":
-            from .datasets.crowdhuman import read_odgt
-
-            read_odgt(ann_file)
-        elif ann_file.suffix == ".json":
-            try:
-                content = json.loads(ann_file.read_text())
-            except json.JSONDecodeError as err:
-                raise O2FError(f"malformed annotation json {ann_file}: {err}") from err
-            if not isinstance(content, dict) or not {"images", "annotations"} <= content.keys():
-                raise O2FError(f"malformed annotation json {ann_file}: expected COCO keys "
-                               "'images' and 'annotations'")
+        image_dir = root / dataset.get("data_prefix", {}).get("img", "")
+        check = check_odgt if ann_file.suffix == ".odgt" else check_coco
+        report = check(split, ann_file, image_dir, dataset_classes(dataset))
+        report.require_usable()
+        lines[split] = report.line()
+    return lines
