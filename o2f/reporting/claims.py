@@ -86,7 +86,7 @@ def evaluate(claim: Claim, samples: dict[str, dict[int, object]]) -> Outcome:
     empty = [name for name, by_seed in samples.items() if not by_seed]
     if empty:
         cell = claim.cells[empty[0]]
-        return Outcome(claim, NOT_RUN, note=f"no finished run of {cell.experiment} for {empty[0]}")
+        return Outcome(claim, NOT_RUN, note=f"no finished run of {cell.experiment} gives {empty[0]}")
     seed_sets = [set(by_seed) for by_seed in samples.values()]
     shared = sorted(set.intersection(*seed_sets))
     linear = claim.comparison.linear()
@@ -162,7 +162,7 @@ def claims_frame(outcomes: list[Outcome], seeds: list[int]) -> pd.DataFrame:
         rows.append({
             "id": c.id, "claim": c.text, "comparison": c.comparison.text, "holds if": c.holds_if,
             "paper": _fmt(c.paper, c.digits) if c.paper is not None else f"– ({c.paper_note})",
-            "ours (mean)": _fmt(o.mean, c.digits), "95% interval": interval, "n": o.n, "interval": o.method,
+            "ours (mean)": _fmt(o.mean, c.digits), "95% interval": interval, "n": o.n, "method": o.method,
             "verdict": o.verdict, "note": o.note,
             **{f"seed {s}": _fmt(o.per_seed.get(s), c.digits + 1) for s in seeds}})
     return pd.DataFrame(rows)
@@ -172,16 +172,21 @@ def _fmt(value: float | None, digits: int) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def verdict_counts(frame: pd.DataFrame) -> str:
+    """"2 holds, 4 not resolved, ..." in the verdicts' order."""
+    counts = frame["verdict"].value_counts()
+    return ", ".join(f"{counts[v]} {v}" for v in (HOLDS, NOT_RESOLVED, CONTRADICTED, NOT_RUN) if v in counts)
+
+
 def write_claims(frame: pd.DataFrame, out_stem: Path, scale: str, seeds: list[int]) -> list[Path]:
     """claims.csv (every column, each seed's value) and claims.md (the verdicts)."""
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     csv, md = out_stem.with_suffix(".csv"), out_stem.with_suffix(".md")
     frame.to_csv(csv, index=False)
     shown = frame[["id", "claim", "comparison", "holds if", "paper", "ours (mean)", "95% interval", "n", "verdict"]]
-    counts = frame["verdict"].value_counts()
-    summary = ", ".join(f"{counts[v]} {v}" for v in (HOLDS, NOT_RESOLVED, CONTRADICTED, NOT_RUN) if v in counts)
+    summary = verdict_counts(frame)
     notes = [f"* claim {r['id']}: {r['note']}" for _, r in frame.iterrows() if r["note"]]
     md.write_text(f"**Does the paper hold? Scale: {scale}, seeds {', '.join(map(str, seeds))}: {summary}.**\n\n"
-                  f"{METHOD_NOTE} Values in AP points (ratios where the comparison divides).\n\n"
+                  f"{METHOD_NOTE} Values in points of the metric (AP, mMR), or ratios where the comparison divides.\n\n"
                   f"{shown.to_markdown(index=False)}\n" + ("\n" + "\n".join(notes) + "\n" if notes else ""))
     return [md, csv]

@@ -76,20 +76,18 @@ def crop_window(box: np.ndarray, stride: int, shape: tuple[int, int], pad: int =
 
 
 def pick_objects(boxes: np.ndarray, labels: list[np.ndarray], strides: list[int]) -> list[tuple[int, int]]:
-    """(object, level) pairs to show: one object per level, the one whose cells on that level carry most
-    of the assigned label, each a different object while there are enough; levels no label reaches get
-    the object whose size suits the level best (larger objects on coarser levels)."""
+    """(object, level) pairs to show, one per level from fine to coarse: objects of different sizes (the
+    smallest on the finest level shown, the largest on the coarsest), each one that level assigns labels
+    to where there is such an object, and a different object per level while there are enough."""
     if not len(boxes):
         return []
     order = list(np.argsort((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), kind="stable"))
     picked: list[tuple[int, int]] = []
     for level, (label, stride) in enumerate(zip(labels, strides, strict=True)):
         free = [k for k in range(len(boxes)) if k not in {p for p, _ in picked}] or list(range(len(boxes)))
-        mass = {k: float(label[footprint(boxes[k], stride, label.shape)].sum()) for k in free}
-        best = max(free, key=lambda k: (mass[k], order.index(k)))
-        if mass[best] <= 0:  # nothing assigned here: by size rank
-            rank = round(level * (len(order) - 1) / max(len(labels) - 1, 1))
-            best = min(free, key=lambda k: (abs(order.index(k) - rank), -order.index(k)))
+        assigned = [k for k in free if label[footprint(boxes[k], stride, label.shape)].sum() > 0]
+        rank = round(level * (len(order) - 1) / max(len(labels) - 1, 1))  # the size this level should show
+        best = min(assigned or free, key=lambda k: (abs(order.index(k) - rank), -order.index(k)))
         picked.append((int(best), level))
     return picked
 
@@ -140,8 +138,8 @@ def score_map_figure(plan: Plan, results: Results, figure: str, out_stem: Path) 
     score_top = max([float(maps[f"score_{level}"][window].max()) for _, _, maps in stages
                      for (_, level), window in zip(picked, windows, strict=True)] or [1.0]) or 1.0
     columns = max(len(picked), 1)
-    fig = plt.figure(figsize=(4.5 + 2.4 * columns, 9.5))
-    grid = fig.add_gridspec(4, columns + 2, width_ratios=[2.2 * columns, *[1] * columns, 0.08], wspace=0.35,
+    fig = plt.figure(figsize=(4.5 + 2.4 * columns, 8))
+    grid = fig.add_gridspec(4, columns + 2, width_ratios=[2.2 * columns, *[1] * columns, 0.08], wspace=0.45,
                             hspace=0.45)
     ax = fig.add_subplot(grid[:, 0])
     if image is not None:
@@ -179,7 +177,8 @@ def score_map_figure(plan: Plan, results: Results, figure: str, out_stem: Path) 
                     size = f"{box[2] - box[0]:.0f}x{box[3] - box[1]:.0f} px"
                     sub.set_title(f"{marks[k]}: {size}\n{level_name(stride)} (stride {stride})", fontsize=8)
                 if column == 0:
-                    sub.set_ylabel(f"{stage}: {kind}\nepoch {epoch}, T={temperature:.2f}", fontsize=8)
+                    sub.set_ylabel(f"{stage}\n{kind}\nepoch {epoch}\nT={temperature:.2f}", fontsize=7, rotation=0,
+                                   ha="right", va="center")
     for kind, row in (("score", slice(0, 1)), ("label", slice(1, 2))):
         if kind in images:
             bar = fig.colorbar(images[kind], cax=fig.add_subplot(grid[row, -1]))

@@ -21,10 +21,9 @@ VERDICT_COLOURS = {"holds": "#d9f2d9", "not resolved": "#fff3c4", "contradicted"
 
 def claims_section(csv: Path) -> list[str]:
     """"Does the paper hold?": one row per claim, its verdict coloured."""
-    from .claims import METHOD_NOTE
+    from .claims import METHOD_NOTE, verdict_counts
 
     frame = pd.read_csv(csv, keep_default_na=False, dtype=str)
-    counts = frame["verdict"].value_counts()
     head = "".join(f"<th>{html.escape(c)}</th>" for c in CLAIM_COLUMNS)
     rows = []
     for _, claim in frame.iterrows():
@@ -34,7 +33,7 @@ def claims_section(csv: Path) -> list[str]:
         verdict = f"<td style='background:{colour}'{note}><b>{html.escape(claim['verdict'])}</b></td>"
         rows.append(f"<tr>{cells}{verdict}</tr>")
     return ["<h2 id='claims'>Does the paper hold?</h2>",
-            f"<p>{html.escape(', '.join(f'{n} {v}' for v, n in counts.items()))}. {html.escape(METHOD_NOTE)} "
+            f"<p>{html.escape(verdict_counts(frame))}. {html.escape(METHOD_NOTE)} "
             "Per-seed values and notes: <a href='claims.csv'>claims.csv</a>.</p>",
             f"<table><tr>{head}</tr>{''.join(rows)}</table>"]
 

@@ -60,10 +60,11 @@ class Results:
         return {s: 100 * f["final"][key] for s, f in self.finals_by_seed(experiment).items() if key in f["final"]}
 
     def seed_curves(self, experiment: str, metric: str, nms: bool) -> dict[int, pd.Series]:
-        """The metric in percent per epoch (a Series indexed by epoch), per finished seed."""
+        """The metric in percent per epoch (a Series indexed by epoch), per finished seed that has it."""
         key = metric_key(metric, nms)
-        return {s: pd.Series({e["epoch"]: 100 * e[key] for e in f["epochs"] if key in e}, dtype=float)
-                for s, f in self.finals_by_seed(experiment).items()}
+        curves = {s: pd.Series({e["epoch"]: 100 * e[key] for e in f["epochs"] if key in e}, dtype=float)
+                  for s, f in self.finals_by_seed(experiment).items()}
+        return {s: curve for s, curve in curves.items() if not curve.empty}
 
     def value(self, experiment: str | None, metric: str, nms: bool) -> Value:
         values = list(self.seed_values(experiment, metric, nms).values())
