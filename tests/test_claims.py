@@ -141,10 +141,10 @@ def test_missing_runs_read_not_run_and_the_rest_render(demo_runs, tmp_path):
     frame = C.claims_frame(C.evaluate_claims(plan, results), plan.settings["seeds"])
     md, csv = C.write_claims(frame, tmp_path / "reports" / "claims", "demo", plan.settings["seeds"])
     rows = {r["id"]: r for r in frame.to_dict("records")}
-    assert rows["5"]["C.verdict"] == C.HOLDS and rows["5"]["95% interval"] == "[1.7, 2.7]"
+    assert rows["5"]["verdict"] == C.HOLDS and rows["5"]["95% interval"] == "[1.7, 2.7]"
     assert rows["5"]["seed 0"] == "2.00" and rows["5"]["seed 2"] == "2.40"  # each seed's value in the CSV
     assert rows["1"]["ours (mean)"] == "0.47" and rows["1"]["paper"] == "0.46"  # ratios with two decimals
-    assert rows["7"]["C.verdict"] == C.NOT_RUN and rows["7"]["ours (mean)"] == "–"
+    assert rows["7"]["verdict"] == C.NOT_RUN and rows["7"]["ours (mean)"] == "–"
     assert rows["8a"]["paper"].startswith("– (Figure 5")
     text = md.read_text()
     assert "2 holds" in text and f"{sum(r['C.verdict'] == C.NOT_RUN for r in rows.values())} not run" in text
