@@ -147,7 +147,7 @@ def test_missing_runs_read_not_run_and_the_rest_render(demo_runs, tmp_path):
     assert rows["7"]["verdict"] == C.NOT_RUN and rows["7"]["ours (mean)"] == "–"
     assert rows["8a"]["paper"].startswith("– (Figure 5")
     text = md.read_text()
-    assert "2 holds" in text and f"{sum(r['C.verdict'] == C.NOT_RUN for r in rows.values())} not run" in text
+    assert "2 holds" in text and f"{sum(r['verdict'] == C.NOT_RUN for r in rows.values())} not run" in text
     assert "| 5    |" in text and "claim 7: no finished run of o2f_r50_1x_1conv gives one" in text
     assert "seed 0" in csv.read_text().splitlines()[0] and "seed 0" not in text
 
