@@ -33,7 +33,9 @@ def curves_figure(plan: Plan, results: Results, figure: str, out_stem: Path) -> 
                     ax.fill_between(frame.index, frame.min(axis=1), frame.max(axis=1), color=color, alpha=0.15, lw=0)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{spec['metric'].replace('bbox_', '')} (%)")
-    ax.set_title(f"{spec['title']}\nscale: {plan.scale}", fontsize=8)
+    seeds = plan.settings["seeds"]
+    spread = f"; mean over seeds {', '.join(map(str, seeds))}, shaded: their range" if len(seeds) > 1 else ""
+    ax.set_title(f"{spec['title']}\nscale: {plan.scale}{spread}", fontsize=8)
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=8)
