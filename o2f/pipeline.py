@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -66,7 +66,7 @@ class Claim:
     sources: tuple[str, ...]  # the tables and figures it draws on
     digits: int = 1
     paper_note: str = ""
-    experiments: tuple[str, ...] = field(default=())
+    experiments: tuple[str, ...] = ()  # the runs it reads
 
     @property
     def holds_if(self) -> str:
