@@ -6,6 +6,8 @@ it; a *cell* names the experiment, the metric and the NMS variant it displays.
 
 from __future__ import annotations
 
+import operator
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import O2FError
+from .reporting.expression import Expression
 
 ROOT = Path(__file__).resolve().parent.parent
 NMS_VARIANTS = {True: "nms", False: "nonms"}
@@ -20,6 +23,10 @@ NMS_VARIANTS = {True: "nms", False: "nonms"}
 ANNOTATION_FILES = {"coco": ["annotations/train.json", "annotations/val.json"],
                     "odgt": ["annotation_train.odgt", "annotation_val.odgt"]}
 LAYOUTS = {"crowdhuman": "odgt"}
+CLAIMS = "claims"  # in the DAG's `tables`: train what every claim needs
+CLAIMS_SCHEMA = ROOT / "workflow" / "schemas" / "claims.schema.yaml"
+# ``holds_if`` operators: the side of the threshold that supports a claim.
+SIDES = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,40 @@ class Cell:
     source: str = "metrics"  # "metrics" (COCO, from training) or "speed" (the speed benchmark)
 
 
+@dataclass(frozen=True)
+class CellRef:
+    """A value a claim reads: an experiment's metric, with or without NMS, after the last epoch (a
+    table cell) or per epoch (``curve``: a figure's line)."""
+
+    experiment: str | None  # None: see ``missing``
+    metric: str
+    nms: bool
+    curve: bool = False
+    missing: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One of the paper's conclusions as a comparison over cells, the paper's value of it and the
+    side of ``threshold`` that supports it."""
+
+    id: str
+    text: str
+    cells: dict[str, CellRef]
+    comparison: Expression
+    paper: float | None
+    side: str  # a key of SIDES
+    threshold: float
+    sources: tuple[str, ...]  # the tables and figures it draws on
+    digits: int = 1
+    paper_note: str = ""
+    experiments: tuple[str, ...] = ()  # the runs it reads
+
+    @property
+    def holds_if(self) -> str:
+        return f"{self.side} {self.threshold:g}"
+
+
 def load_yaml(path: Path) -> dict:
     try:
         return yaml.safe_load(path.read_text())
@@ -39,26 +80,51 @@ def load_yaml(path: Path) -> dict:
         raise O2FError(f"cannot read {path}: {err}") from err
 
 
+def check_claims_schema(spec: dict) -> None:
+    """The claims' and references' shape (workflow/schemas/claims.schema.yaml), as one line."""
+    import jsonschema
+
+    schema = load_yaml(CLAIMS_SCHEMA)
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(spec))
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise O2FError(f"configs/tables.yaml: {where or 'top level'}: {error.message}")
+
+
+def _placeholder(cell: CellRef):
+    """A stand-in value of a cell's kind, to check a comparison's shape at load."""
+    import pandas as pd
+
+    return pd.Series([1.0, 2.0], index=[1, 2]) if cell.curve else 1.0
+
+
 class Plan:
     """Tables, experiments and paths for one DAG configuration (``configs/pipeline.yaml``)."""
 
     def __init__(self, spec: dict, settings: dict, root: Path | None = None) -> None:
+        settings = {**settings, "seeds": [int(seed) for seed in settings["seeds"]]}  # "0" from --config
         self.spec, self.settings, self.root = spec, settings, root or Path.cwd()
         self.scale = settings["scale"]
         self.experiments = spec["experiments"]
         self.tables = spec["tables"]
         self.figures = spec.get("figures", {})
-        known = [*self.tables, *self.figures]
+        scales = settings["scales"]
+        if self.scale not in scales:
+            raise O2FError(f"unknown scale '{self.scale}'; choose one of {', '.join(scales)}")
+        self.scale_settings = scales[self.scale]
+        check_claims_schema(spec)
+        self.references = {table: self.reference_cell(table) for table in self.tables}
+        self.claims = [self.claim(entry) for entry in spec.get("claims") or []]
+        ids = [claim.id for claim in self.claims]
+        if len(set(ids)) < len(ids):
+            raise O2FError(f"claim {next(i for i in ids if ids.count(i) > 1)}: the id is used twice")
+        known = [*self.tables, *self.figures, CLAIMS]  # CLAIMS: the runs of every claim, not whole tables
         if settings["tables"] == ["all"]:
             settings = {**settings, "tables": known}
             self.settings = settings
         unknown = [t for t in settings["tables"] if t not in known]
         if unknown:
             raise O2FError(f"unknown table(s) {', '.join(unknown)}; choose from all, {', '.join(known)}")
-        scales = settings["scales"]
-        if self.scale not in scales:
-            raise O2FError(f"unknown scale '{self.scale}'; choose one of {', '.join(scales)}")
-        self.scale_settings = scales[self.scale]
         for name, experiment in self.experiments.items():
             if not (self.root / experiment["config"]).exists():
                 raise O2FError(f"experiment {name}: config {experiment['config']} does not exist")
@@ -95,6 +161,9 @@ class Plan:
         """Experiments behind the given tables, each once, in first-use order."""
         seen: dict[str, None] = {}
         for table in tables or self.settings["tables"]:
+            if table == CLAIMS:
+                seen.update(dict.fromkeys(e for claim in self.claims for e in claim.experiments))
+                continue
             if table in self.figures:
                 figure = self.figures[table]
                 for experiment in [c["experiment"] for c in figure.get("curves", [])] + figure.get("experiments", []):
@@ -104,6 +173,110 @@ class Plan:
                 if cell.experiment:
                     seen.setdefault(cell.experiment)
         return list(seen)
+
+    # --- claims and reference cells -----------------------------------------------------------
+    def find_cell(self, table: str, selector: dict, where: str) -> tuple[list[int], list[int]]:
+        """Indices of the rows and columns of ``table`` a selector names (by row name, the table's
+        labels and column name; a part left out matches every row or column)."""
+        spec = self.tables[table]
+        labels = spec.get("labels", [])
+        stray = [k for k in selector if k not in ("table", "row", "column", "metric", "nms", *labels)]
+        if stray:
+            raise O2FError(f"{where}: {table} has no label '{stray[0]}' (labels: {', '.join(labels) or 'none'})")
+        picked = {k: str(v) for k, v in selector.items() if k in labels}
+        rows = [i for i, row in enumerate(spec["rows"]) if selector.get("row", row["name"]) == row["name"]
+                and all(str(row.get(k, "")) == v for k, v in picked.items())]
+        if not rows:
+            named = " ".join([selector.get("row", ""), *(f"{k}={v}" for k, v in picked.items())]).strip()
+            raise O2FError(f"{where}: {table} has no row '{named}' (rows: "
+                           f"{', '.join(dict.fromkeys(r['name'] for r in spec['rows']))})")
+        columns = [j for j, column in enumerate(spec["columns"])
+                   if selector.get("column", column["name"]) == column["name"]]
+        if not columns:
+            raise O2FError(f"{where}: {table} has no column '{selector['column']}' "
+                           f"(columns: {', '.join(c['name'] for c in spec['columns'])})")
+        return rows, columns
+
+    def reference_cell(self, table: str) -> tuple[int | None, int | None] | None:
+        """(row, column) index of the table's reference cell; None for the part that follows the cell
+        it is compared with (a reference row serves every column)."""
+        selector = self.tables[table].get("reference")
+        if not selector:
+            return None
+        rows, columns = self.find_cell(table, selector, f"{table}'s reference")
+        if "row" in selector and len(rows) > 1:
+            raise O2FError(f"{table}'s reference names {len(rows)} rows; add the table's labels to pick one")
+        return (rows[0] if "row" in selector else None), (columns[0] if "column" in selector else None)
+
+    def metrics_shown(self) -> set[str]:
+        """Every metric a table or figure shows: the names a claim may use."""
+        shown = {cell.metric for table in self.tables for *_, cell in self.cells(table)}
+        return shown | {figure["metric"] for figure in self.figures.values() if "metric" in figure}
+
+    def claim_cell(self, where: str, selector: dict) -> tuple[CellRef, str]:
+        """A claim's cell and the table or figure it comes from."""
+        metric = selector.get("metric")
+        if metric is not None and metric not in self.metrics_shown():
+            raise O2FError(f"{where}: unknown metric '{metric}' (the tables show "
+                           f"{', '.join(sorted(self.metrics_shown()))})")
+        if "figure" in selector:
+            figure = selector["figure"]
+            curves = {c["name"]: c["experiment"] for c in self.figures.get(figure, {}).get("curves", [])}
+            if not curves:
+                raise O2FError(f"{where}: no figure '{figure}' with curves in configs/tables.yaml")
+            if selector["curve"] not in curves:
+                raise O2FError(f"{where}: {figure} has no curve '{selector['curve']}' (curves: {', '.join(curves)})")
+            return CellRef(curves[selector["curve"]], metric or self.figures[figure]["metric"], selector["nms"],
+                           curve=True), figure
+        table = selector["table"]
+        if table not in self.tables:
+            raise O2FError(f"{where}: no table '{table}' in configs/tables.yaml (tables: {', '.join(self.tables)})")
+        rows, (column,) = self.find_cell(table, selector, where)
+        cells = self.cells(table)
+        width = len(self.tables[table]["columns"])
+        found = {cells[row * width + column][2] for row in rows}
+        nms = {selector.get("nms", cell.nms) for cell in found}
+        if len({cell.experiment for cell in found}) > 1 or len(nms) > 1:
+            raise O2FError(f"{where}: {table} has {len(rows)} rows named '{selector['row']}'; add the table's "
+                           f"labels ({', '.join(self.tables[table].get('labels', []))}) to pick one")
+        cell, nms = found.pop(), nms.pop()
+        if cell.source != "metrics":
+            raise O2FError(f"{where}: {table} column '{selector['column']}' is a speed measurement, not a "
+                           "metric per seed")
+        if nms not in (True, False):
+            raise O2FError(f"{where}: {table} shows both NMS variants; give the cell nms: true or false")
+        return CellRef(cell.experiment, metric or cell.metric, nms, missing=cell.missing), table
+
+    def claim(self, entry: dict) -> Claim:
+        """A claim of ``configs/tables.yaml``, its cells found in the tables and its comparison checked."""
+        where = f"claim {entry['id']}"
+        found = {name: self.claim_cell(f"{where}, cell {name}", selector) for name, selector in entry["cells"].items()}
+        cells = {name: cell for name, (cell, _) in found.items()}
+        try:
+            comparison = Expression(entry["comparison"])
+            strays = [name for name in comparison.names if name not in cells]
+            if strays:
+                raise O2FError(f"comparison '{comparison.text}' reads '{strays[0]}', which is not one of its "
+                               f"cells ({', '.join(cells)})")
+            unused = [name for name in cells if name not in comparison.names]
+            if unused:
+                raise O2FError(f"cell '{unused[0]}' is not used by the comparison '{comparison.text}'")
+            comparison.evaluate({name: _placeholder(cell) for name, cell in cells.items()})
+        except ZeroDivisionError as err:
+            raise O2FError(f"{where}: comparison '{entry['comparison']}' divides by zero") from err
+        except O2FError as err:
+            raise O2FError(f"{where}: {err}") from err
+        side, threshold = re.fullmatch(r"(>=|<=|>|<) *(-?[0-9.]+)", entry["holds_if"].strip()).groups()
+        return Claim(str(entry["id"]), entry["claim"].strip(), cells, comparison, entry["paper"], side,
+                     float(threshold), tuple(dict.fromkeys(source for _, source in found.values())),
+                     entry.get("digits", 1), entry.get("paper_note", ""),
+                     tuple(dict.fromkeys(c.experiment for c in cells.values() if c.experiment)))
+
+    def claim_metrics_files(self) -> list[str]:
+        """The runs the claims report reads: every claim's runs that the configured tables train."""
+        configured = set(self.experiments_for())
+        needed = dict.fromkeys(e for claim in self.claims for e in claim.experiments if e in configured)
+        return [self.metrics_file(e, s) for e in needed for s in self.settings["seeds"]]
 
     # --- paths and commands ------------------------------------------------------------------
     def work_dir(self, experiment: str, seed: int) -> str:

@@ -115,7 +115,8 @@ def write_final(work: Path, experiment: str, seed: int, final: dict) -> None:
     path.write_text(json.dumps({"epochs": [{"epoch": 12, **final}], "final": final}))
 
 
-def test_report_cells_show_ours_paper_and_delta(repo_root, tmp_path):
+def test_demo_report_cells_show_spread_and_difference_to_the_reference_row(repo_root, tmp_path):
+    """At demo scale a cell is mean ± std (n) and its difference to FCOS with NMS, ours and (the paper's)."""
     plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, seeds=[0, 1]), root=repo_root)
     write_final(tmp_path, "fcos_r50_1x", 0, {"coco/nms_bbox_mAP": 0.152, "coco/nms_bbox_AR_100": 0.35,
                                               "coco/nonms_bbox_mAP": 0.083, "coco/nonms_bbox_AR_100": 0.30})
@@ -127,19 +128,18 @@ def test_report_cells_show_ours_paper_and_delta(repo_root, tmp_path):
     assert list(frame["Method"]) == ["FCOS", "FCOS", "POTO", "POTO+3DMF", *["POTO+3DMF+Aux"] * 3, "Ours-1conv",
                                      "Ours-2convs", "Ours-3convs"]
     assert list(frame["LA"])[4:7] == ["o2o+o2m(ATSS)", "o2o+o2m(Top-k)", "o2o+o2m(FCOS)"]
-    assert frame.loc[0, "AP(1x)"] == "15.0 ± 0.3 / 38.6 (-23.6)"    # mean and std over the two seeds
-    assert frame.loc[1, "AP(1x)"] == "8.2 ± 0.1 / 17.7 (-9.5)"      # the same runs, without NMS
-    assert frame.loc[9, "AR(1x)"] == "41.0 / 61.2 (-20.2)"          # one seed only: no std
-    assert frame.loc[7, "AP(1x)"] == "not finished / 38.4"
-    assert frame.loc[9, "AP(3x)"] == "not run at this scale / 42.2"
+    assert frame.loc[0, "AP(1x)"] == "15.0 ± 0.3 (n=2); reference"              # mean and std over the two seeds
+    assert frame.loc[1, "AP(1x)"] == "8.2 ± 0.1 (n=2); Δ -6.8 (paper -20.9)"    # 8.2 - 15.0; 17.7 - 38.6
+    assert frame.loc[9, "AR(1x)"] == "41.0 (n=1); Δ +7.0 (paper +4.0)"          # one seed: no std; 41.0 - 34.0
+    assert frame.loc[7, "AP(1x)"] == "not finished"
+    assert frame.loc[9, "AP(3x)"] == "not run at this scale"
 
 
 def test_unknown_experiment_in_a_table_is_named(repo_root):
     spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())
     spec["tables"]["table1"]["columns"][0]["experiment"] = "no_such_run"
-    plan = Plan(spec, settings(repo_root), root=repo_root)
-    with pytest.raises(O2FError, match="unknown experiment 'no_such_run'"):
-        plan.experiments_for(["table1"])
+    with pytest.raises(O2FError, match="unknown experiment 'no_such_run'"):  # at load: a claim reads Table 1
+        Plan(spec, settings(repo_root), root=repo_root).experiments_for(["table1"])
 
 
 @pytest.mark.parametrize("experiment", sorted(yaml.safe_load(

@@ -13,7 +13,7 @@ from o2f.slurm_local import PACKAGES, LocalSlurm, missing_tools
 PROFILE = ["--profile", "workflow/profiles/slurm"]
 # The plugin's first status check waits 40 s by default, a sensible pace on a busy cluster; not here.
 QUICK_POLL = ["--slurm-init-seconds-before-status-checks", "1"]
-SLURM_RULES = {"synthetic_shapes", "mlflow_store", "train", "table", "figure", "index"}
+SLURM_RULES = {"synthetic_shapes", "mlflow_store", "train", "table", "figure", "claims_report", "index"}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_tiny_dag_runs_every_rule_as_a_slurm_job_and_reports_as_the_local_execut
     local = local_tiny_run(repo_root, tmp_path_factory)
     assert local.done.returncode == 0, local.done.stderr[-3000:]
     ours = results(work)
-    assert sorted(ours) == sorted(local.results) and len(ours) == 3 + 3  # the table (csv, md, tex), 3 runs
+    assert sorted(ours) == sorted(local.results) and len(ours) == 3 + 2 + 3  # the table, the claims, 3 runs
     for path, content in local.results.items():
         assert ours[path] == content, f"{path} differs between the Slurm and the local run"
     assert (work / "reports/ci/figure5.png").exists() and (work / "reports/ci/index.html").exists()

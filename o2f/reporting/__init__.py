@@ -1,1 +1,1 @@
-"""Reports: paper tables (ours / paper / delta), training-curve figures, the index page."""
+"""Reports: paper tables, the claims (does the paper hold?), figures and the index page."""

@@ -7,6 +7,8 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from ..pipeline import NMS_VARIANTS, Plan
 
 
@@ -42,15 +44,30 @@ class Results:
         self.plan = plan
         self.root = root or Path.cwd()
 
+    def finals_by_seed(self, experiment: str) -> dict[int, dict]:
+        """Final metrics of each finished seed of the configured seeds."""
+        found = {s: load_final(self.root / self.plan.metrics_file(experiment, s)) for s in self.plan.settings["seeds"]}
+        return {s: f for s, f in found.items() if f}
+
     def finals(self, experiment: str) -> list[dict]:
-        found = [load_final(self.root / self.plan.metrics_file(experiment, s)) for s in self.plan.settings["seeds"]]
-        return [f for f in found if f]
+        return list(self.finals_by_seed(experiment).values())
+
+    def seed_values(self, experiment: str | None, metric: str, nms: bool) -> dict[int, float]:
+        """The metric in percent after the last epoch, per finished seed."""
+        if experiment is None:
+            return {}
+        key = metric_key(metric, nms)
+        return {s: 100 * f["final"][key] for s, f in self.finals_by_seed(experiment).items() if key in f["final"]}
+
+    def seed_curves(self, experiment: str, metric: str, nms: bool) -> dict[int, pd.Series]:
+        """The metric in percent per epoch (a Series indexed by epoch), per finished seed that has it."""
+        key = metric_key(metric, nms)
+        curves = {s: pd.Series({e["epoch"]: 100 * e[key] for e in f["epochs"] if key in e}, dtype=float)
+                  for s, f in self.finals_by_seed(experiment).items()}
+        return {s: curve for s, curve in curves.items() if not curve.empty}
 
     def value(self, experiment: str | None, metric: str, nms: bool) -> Value:
-        if experiment is None:
-            return Value(None, None, 0)
-        values = [100 * f["final"][metric_key(metric, nms)] for f in self.finals(experiment)
-                  if metric_key(metric, nms) in f["final"]]
+        values = list(self.seed_values(experiment, metric, nms).values())
         if not values:
             return Value(None, None, 0)
         std = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -69,11 +86,3 @@ class Results:
         found = {json.loads((self.root / f).read_text()).get("device", "unknown")
                  for f in self.plan.speed_files(table) if (self.root / f).exists()}
         return sorted(found)
-
-    def curve(self, experiment: str, metric: str, nms: bool) -> list[tuple[int, float]]:
-        """(epoch, metric in %) of the first finished seed."""
-        finals = self.finals(experiment)
-        if not finals:
-            return []
-        return [(e["epoch"], 100 * e[metric_key(metric, nms)]) for e in finals[0]["epochs"]
-                if metric_key(metric, nms) in e]

@@ -1,13 +1,25 @@
-"""Paper tables with our numbers: each cell shows ours / the paper's (the difference)."""
+"""Paper tables with our numbers.
+
+At ``full`` scale (the paper's data and models) each cell reads "ours / paper (ours - paper)". At the
+other scales the absolute numbers are not comparable with COCO's, so a cell gives our mean +- std
+over the seeds that finished, with n, and the difference to the table's reference cell (FCOS with NMS
+in Table 5), ours beside the paper's: that difference is what travels across datasets. The CSV also
+keeps every seed's value.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from ..pipeline import Cell, Plan
 from .results import Results, Value
+
+COMPARABLE_SCALE = "full"  # the scale whose numbers compare with the paper's directly
+FULL_NOTE = "Cells: ours / paper (ours - paper), in % (speed: ms and FPS)."
+SEED_COLUMN = re.compile(r" \[seed \d+\]$")  # "AP(1x) [seed 0]": per-seed columns of the CSV
 
 
 def fmt_delta(ours: Value, paper: float) -> str:
@@ -23,11 +35,19 @@ def split_paper(paper, nms) -> list[float | None]:
     return [float(paper)]
 
 
+def variants(cell: Cell) -> list[bool]:
+    return [False, True] if cell.nms == "both" else [bool(cell.nms)]
+
+
+def cell_values(results: Results, cell: Cell) -> list[Value]:
+    """Our value of each NMS variant the cell shows."""
+    read = results.speed if cell.source == "speed" else results.value
+    return [read(cell.experiment, cell.metric, nms) for nms in variants(cell)]
+
+
 def cell_text(results: Results, cell: Cell) -> str:
     """"ours / paper (delta)"; with ``nms: both`` each part reads "w/o NMS/w/ NMS"."""
-    variants = [False, True] if cell.nms == "both" else [bool(cell.nms)]
-    read = results.speed if cell.source == "speed" else results.value
-    ours = [read(cell.experiment, cell.metric, nms) for nms in variants]
+    ours = cell_values(results, cell)
     papers = split_paper(cell.paper, cell.nms)
     paper_text = "/".join("–" if p is None else f"{p:.1f}" for p in papers)
     if cell.experiment is None:
@@ -41,31 +61,105 @@ def cell_text(results: Results, cell: Cell) -> str:
     return f"{ours_text} / {paper_text} ({deltas})"
 
 
-def table_frame(plan: Plan, results: Results, table: str) -> pd.DataFrame:
-    """The table laid out like the paper: its rows and columns, every cell "ours / paper (delta)"."""
+def spread_text(values: list[Value]) -> str:
+    """"14.3 ± 0.4 (n=3)"; one seed: "14.3 (n=1)"; both NMS variants: "38.1 ± 0.2/38.9 ± 0.1 (n=3)"."""
+    means = "/".join(f"{v.mean:.1f}" if v.n == 1 else f"{v.mean:.1f} ± {v.std:.1f}" for v in values)
+    counts = "/".join(dict.fromkeys(str(v.n) for v in values))
+    return f"{means} (n={counts})"
+
+
+def differences(values: list[float | None], references: list[float | None]) -> str:
+    if len(references) == 1:
+        references = references * len(values)
+    return "/".join("–" if v is None or r is None else f"{v - r:+.1f}"
+                    for v, r in zip(values, references, strict=True))
+
+
+def relative_text(results: Results, cell: Cell, reference: Cell | None) -> str:
+    """Mean ± std (n) and the difference to the reference cell, ours (paper's); ``reference`` is
+    None when the table has none, ``cell`` itself for the reference cell."""
+    if cell.experiment is None:
+        return cell.missing
+    ours = cell_values(results, cell)
+    if any(v.mean is None for v in ours):
+        return "not finished"
+    text = spread_text(ours)
+    if reference is None:
+        return text
+    if reference is cell:
+        return f"{text}; reference"
+    theirs = cell_values(results, reference) if reference.experiment else []
+    ours_delta = differences([v.mean for v in ours], [v.mean for v in theirs] or [None])
+    paper_delta = differences(split_paper(cell.paper, cell.nms), split_paper(reference.paper, reference.nms))
+    return f"{text}; Δ {ours_delta} (paper {paper_delta})"
+
+
+def seed_text(results: Results, cell: Cell, seed: int) -> str:
+    """One seed's value of a metric cell ("" when that seed did not finish)."""
+    found = [results.seed_values(cell.experiment, cell.metric, nms).get(seed) for nms in variants(cell)]
+    return "" if any(v is None for v in found) else "/".join(f"{v:.2f}" for v in found)
+
+
+def table_frame(plan: Plan, results: Results, table: str, seeds: bool = False) -> pd.DataFrame:
+    """The table laid out like the paper: its rows and columns, every cell as the scale calls for;
+    ``seeds`` adds a column per seed and metric column ("AP(1x) [seed 0]")."""
     spec = plan.tables[table]
     labels = spec.get("labels", [])
+    columns = spec["columns"]
+    grid = [cell for *_, cell in plan.cells(table)]
+    reference = plan.references.get(table)
     records: dict[int, dict] = {}
-    cells = iter(plan.cells(table))
-    for index, row in enumerate(spec["rows"]):
+    for i, row in enumerate(spec["rows"]):
         record = {"Method": row["name"], **{label: row.get(label, "") for label in labels}}
-        for column in spec["columns"]:
-            _, _, cell = next(cells)
-            record[column["name"]] = cell_text(results, cell)
-        records[index] = record
-    return pd.DataFrame.from_dict(records, orient="index")
+        for j, column in enumerate(columns):
+            cell = grid[i * len(columns) + j]
+            if plan.scale == COMPARABLE_SCALE:
+                record[column["name"]] = cell_text(results, cell)
+            else:
+                ref = None if reference is None else grid[(i if reference[0] is None else reference[0]) * len(columns)
+                                                          + (j if reference[1] is None else reference[1])]
+                record[column["name"]] = relative_text(results, cell, ref)
+        if seeds:
+            for j, column in enumerate(columns):
+                cell = grid[i * len(columns) + j]
+                if cell.source == "metrics" and cell.experiment:
+                    for seed in plan.settings["seeds"]:
+                        record[f"{column['name']} [seed {seed}]"] = seed_text(results, cell, seed)
+        records[i] = record
+    return pd.DataFrame.from_dict(records, orient="index").fillna("")
+
+
+def cells_note(plan: Plan, table: str) -> str:
+    """What the cells of a table say, at the plan's scale."""
+    if plan.scale == COMPARABLE_SCALE:
+        return FULL_NOTE
+    note = "Cells: our mean ± std over the seeds that finished (n), in % (speed: ms and FPS, one measurement)"
+    selector = plan.tables[table].get("reference")
+    if not selector:
+        return note + "."
+    named = ", ".join(str(v) if k in ("row", "column") else f"{k} {v}" for k, v in selector.items())
+    where = (" in the same column" if "column" not in selector else " in the same row" if "row" not in selector
+             else "")
+    return (f"{note}; Δ: the cell minus the reference cell ({named}){where}, ours and (the paper's). At this "
+            "scale the differences, not the values, compare with the paper.")
 
 
 def write_table(frame: pd.DataFrame, title: str, out_stem: Path, scale: str,
-                speed_devices: list[str] = ()) -> list[Path]:
-    """CSV, Markdown and LaTeX of one table."""
+                speed_devices: list[str] = (), note: str = "") -> list[Path]:
+    """CSV (with the per-seed columns), Markdown and LaTeX (without) of one table."""
     out_stem.parent.mkdir(parents=True, exist_ok=True)
-    note = f"{title} Scale: {scale}. Cells: ours / paper (ours - paper), in % (speed: ms and FPS)."
+    note = f"{title} Scale: {scale}. {note or FULL_NOTE}"
     if speed_devices:
         note += f" Our speed measured on {', '.join(speed_devices)}; the paper's on a Tesla V100."
     paths = [out_stem.with_suffix(s) for s in (".csv", ".md", ".tex")]
     frame.to_csv(paths[0], index=False)
-    paths[1].write_text(f"**{note}**\n\n{frame.to_markdown(index=False)}\n")
-    latex = frame.to_latex(index=False, caption=note, label=f"tab:{out_stem.name}")
+    shown = display(frame)
+    paths[1].write_text(f"**{note}**\n\n{shown.to_markdown(index=False)}\n")
+    latex = shown.to_latex(index=False, caption=note, label=f"tab:{out_stem.name}")
     paths[2].write_text(latex)
     return paths
+
+
+def display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table without its per-seed columns."""
+    return frame[[c for c in frame.columns if not SEED_COLUMN.search(str(c))]]

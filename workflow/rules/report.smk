@@ -1,4 +1,4 @@
-# Tables, figures and the index page, rendered from finished experiments' metrics.
+# Tables, figures, the claims report and the index page, rendered from finished experiments' metrics.
 
 
 rule table:
@@ -35,9 +35,24 @@ rule figure:
         "../scripts/render_figure.py"
 
 
+rule claims_report:
+    """Every claim's verdict over the runs the configured tables train (the rest read "not run")."""
+    input:
+        PLAN.claim_metrics_files(),
+    output:
+        md=f"{REPORTS}/{SCALE}/claims.md",
+        csv=f"{REPORTS}/{SCALE}/claims.csv",
+    log:
+        f"logs/{SCALE}/report/claims.log",
+    conda:
+        ENV
+    script:
+        "../scripts/render_claims.py"
+
+
 rule index:
     input:
-        [out for name in PLAN.settings["tables"] for out in report_outputs(name)],
+        [out for name in [*PLAN.settings["tables"], CLAIMS] for out in report_outputs(name)],
     output:
         f"{REPORTS}/{SCALE}/index.html",
     log:

@@ -1,4 +1,6 @@
-# One named target per table or figure, e.g. `snakemake --cores all table5`.
+# One named target per table or figure, e.g. `snakemake --cores all table5`, and `claims`: the claims
+# report over the runs of the configured tables (`--config 'tables=[claims]'` trains every claim's runs).
+from o2f.pipeline import CLAIMS
 
 
 def table_outputs(name):
@@ -10,10 +12,12 @@ def figure_outputs(name):
 
 
 def report_outputs(name):
+    if name == CLAIMS:
+        return [f"{REPORTS}/{SCALE}/claims.{ext}" for ext in ("md", "csv")]
     return figure_outputs(name) if name in PLAN.figures else table_outputs(name)
 
 
-for _name in [*PLAN.tables, *PLAN.figures]:
+for _name in [*PLAN.tables, *PLAN.figures, CLAIMS]:
 
     rule:
         name:

@@ -1,4 +1,4 @@
-"""Snakemake script: reports/<scale>/index.html with every built table and figure."""
+"""Snakemake script: reports/index.html with the claims first, then every built table and figure."""
 
 from pathlib import Path
 
@@ -12,5 +12,6 @@ names = plan.settings["tables"]
 tables = {n: (plan.tables[n]["title"], Path(f"{n}.csv")) for n in names if n in plan.tables}
 figures = {n: (plan.figures[n]["title"], Path(f"{n}.png")) for n in names if n in plan.figures}
 devices = sorted({f.get("device", "unknown") for e in plan.experiments_for() for f in results.finals(e)})
-render_index(tables, figures, Path(snakemake.output[0]), plan.scale, devices, Path.cwd())  # noqa: F821
+render_index(tables, figures, Path(snakemake.output[0]), plan.scale, devices, Path.cwd(),  # noqa: F821
+             claims=Path("claims.csv"))
 Path(snakemake.log[0]).write_text(f"rendered {snakemake.output[0]}\n")  # noqa: F821

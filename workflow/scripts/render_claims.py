@@ -1,0 +1,13 @@
+"""Snakemake script: reports/<scale>/claims.{md,csv}, each claim's verdict over the runs that finished."""
+
+from pathlib import Path
+
+from o2f.pipeline import Plan
+from o2f.reporting.claims import claims_frame, evaluate_claims, write_claims
+from o2f.reporting.results import Results
+
+plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
+seeds = plan.settings["seeds"]
+frame = claims_frame(evaluate_claims(plan, Results(plan)), seeds)
+write_claims(frame, Path(snakemake.output.md).with_suffix(""), plan.scale, seeds)  # noqa: F821
+Path(snakemake.log[0]).write_text(f"rendered {snakemake.output.md}\n")  # noqa: F821
