@@ -29,8 +29,9 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu")
     except Exception as err:  # a truncated file, not a torch pickle, a refused type
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise O2FError(f"cannot read checkpoint {path}: {reason}") from err
+        lines = str(err).strip().splitlines()
+        reason = f"{type(err).__name__} {lines[0]}" if lines else type(err).__name__
+        raise O2FError(f"cannot read checkpoint {path} (not a torch checkpoint?): {reason}") from err
     if not isinstance(checkpoint, dict):
         raise O2FError(f"checkpoint {path} holds a {type(checkpoint).__name__}, not a state dict")
     return checkpoint
@@ -60,9 +61,10 @@ def first_mismatch(model: nn.Module, state: dict[str, torch.Tensor]) -> str | No
 
 def build_detector(cfg: Config) -> nn.Module:
     """The config's detector with no pretrained-backbone download (the checkpoint has every weight)."""
-    import o2f.plugin  # noqa: F401  (registers the heads)
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
+    import o2f.plugin  # noqa: F401  (registers the heads)
 
     register_all_modules()
     cfg.model.backbone.init_cfg = None

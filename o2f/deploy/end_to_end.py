@@ -2,16 +2,18 @@
 
 Inputs: ``images`` (B, 3, H, W) float32 BGR pixels (0-255, as OpenCV reads them), resized keeping the
 aspect ratio and padded at the bottom and right with the mean pixel, so that normalising makes the
-padding 0 as in mmdet's data preprocessor; ``image_hw`` (B, 2) float32, each resized image's height and
-width inside the input (boxes are clipped to it, as mmdet clips to ``img_shape``). Output per image: ``boxes`` (B, K, 4) x1 y1 x2 y2 in input pixels,
-``scores`` (B, K), ``labels`` (B, K) int64, K = ``max_per_img`` (100), best first; rows past the
-detections are padding, marked by label -1, score 0 and a zero box.
+padding 0 as in mmdet's data preprocessor; ``image_hw`` (B, 2) float32, each resized image's height
+and width inside the input (boxes are clipped to it, as mmdet clips to ``img_shape``).
+Outputs per image: ``boxes`` (B, K, 4) x1 y1 x2 y2 in input pixels, ``scores`` (B, K), ``labels``
+(B, K) int64, K = ``max_per_img`` (100), best first; rows past the detections are padding, marked by
+label -1, score 0 and a zero box.
 
 The post-processing follows mmdet's ``predict_by_feat`` for these heads, in plain torch with static
 shapes: per level the top ``nms_pre`` candidates (anchor, class) whose score exceeds ``score_thr``,
-boxes decoded and clipped to the image, no wider or taller than ``min_bbox_size`` dropped, then either the best K (one-to-few, POTO: score = joint score
-sigmoid(cls) x sigmoid(objectness)) or, for FCOS, score x sigmoid(centerness), class-aware NMS
-(``o2f::nms_keep_mask``, ONNX NonMaxSuppression) and the best K kept.
+boxes decoded and clipped to the image, boxes no larger than ``min_bbox_size`` dropped, then either
+the best K (one-to-few, POTO: score = joint score sigmoid(cls) x sigmoid(objectness)) or, for FCOS,
+score x sigmoid(centerness), class-aware NMS (``o2f::nms_keep_mask``, ONNX NonMaxSuppression) and
+the best K kept.
 """
 
 from __future__ import annotations
