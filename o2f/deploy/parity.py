@@ -23,14 +23,23 @@ def validation_loader(cfg: Config):
         return Runner.build_dataloader(cfg.test_dataloader)
 
 
-def pytorch_detections(detector: nn.Module, loader) -> dict[int, Detections]:
-    """mmdet's own prediction (``pred_instances``: the config's NMS variant) per image id."""
+def pytorch_detections(detector: nn.Module, loader, pad_to: tuple[int, int] | None = None) -> dict[int, Detections]:
+    """mmdet's own prediction (``pred_instances``: the config's NMS variant) per image id. mmdet pads
+    each image to its pad divisor; ``pad_to`` (H, W) pads further with zeros after normalisation, as
+    mmdet pads, to the exported graph's fixed input, so both runtimes see the same tensor."""
     import torch
 
     found = {}
     with torch.no_grad():
         for batch in loader:
-            for sample in detector.test_step(batch):
+            data = detector.data_preprocessor(batch, False)
+            inputs, samples = data["inputs"], data["data_samples"]
+            if pad_to is not None:
+                height, width = inputs.shape[-2:]
+                inputs = torch.nn.functional.pad(inputs, (0, pad_to[1] - width, 0, pad_to[0] - height))
+                for sample in samples:
+                    sample.set_metainfo({"batch_input_shape": tuple(pad_to), "pad_shape": tuple(pad_to)})
+            for sample in detector.predict(inputs, samples):
                 pred = sample.pred_instances
                 found[sample.img_id] = Detections(pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(),
                                                   pred.labels.cpu().numpy())
@@ -86,11 +95,13 @@ def coco_ap(ann_file: str | Path, detections: dict[int, Detections], cat_ids: li
 
 
 def compare(cfg: Config, detector: nn.Module, onnx_path: str | Path, threads: int | None = None) -> dict:
-    """Both runtimes on the config's validation images: box and score differences, AP of each."""
+    """Both runtimes on the config's validation images, the same input tensors: box and score
+    differences, AP of each; and PyTorch's AP with mmdet's own padding (to the pad divisor)."""
     loader = validation_loader(cfg)
     dataset = loader.dataset
-    reference = pytorch_detections(detector, loader)
-    exported = onnx_detections(OnnxDetector(onnx_path, threads), dataset)
+    onnx = OnnxDetector(onnx_path, threads)
+    reference = pytorch_detections(detector, loader, pad_to=onnx.input_hw)
+    exported = onnx_detections(onnx, dataset)
     box_diffs, score_diffs, unmatched = [], [], 0
     for image_id, found in reference.items():
         boxes, scores, missing = match(found, exported[image_id])
@@ -106,5 +117,6 @@ def compare(cfg: Config, detector: nn.Module, onnx_path: str | Path, threads: in
         "max_box_diff": max(box_diffs, default=0.0),
         "max_score_diff": max(score_diffs, default=0.0),
         "pytorch_ap": coco_ap(ann_file, reference, dataset.cat_ids),
+        "pytorch_divisor_pad_ap": coco_ap(ann_file, pytorch_detections(detector, loader), dataset.cat_ids),
         "onnx_ap": coco_ap(ann_file, exported, dataset.cat_ids),
     }
