@@ -62,7 +62,7 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def test_image(resize_hw: tuple[int, int], image_path: str | None) -> np.ndarray:
+def timing_image(resize_hw: tuple[int, int], image_path: str | None) -> np.ndarray:
     """A real image, or noise 1.25 times the resize box, so that preprocessing resizes as it would."""
     if image_path:
         return mmcv.imread(image_path)
@@ -109,7 +109,7 @@ def measure(key: str, scale: str, size: tuple[int, int] | None, args, folder: Pa
     model = EndToEndDetector(detector).eval()
     onnx = OnnxDetector(onnx_path, threads=args.threads)
     resize_hw = tuple(onnx.meta["resize_hw"])
-    image = test_image(resize_hw, args.image)
+    image = timing_image(resize_hw, args.image)
     eager_runs, onnx_runs, candidates = [], [], []
     with torch.no_grad():
         for index in range(args.warmup + args.runs):

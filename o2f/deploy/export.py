@@ -25,7 +25,7 @@ def pad_divisor(cfg: Config) -> int:
     return int(cfg.model.data_preprocessor.get("pad_size_divisor", 1) or 1)
 
 
-def test_resize(cfg: Config) -> tuple[int, int]:
+def resize_box(cfg: Config) -> tuple[int, int]:
     """(height, width) of the box the test pipeline's keep-ratio Resize fits images into (landscape)."""
     pipeline = cfg.get("test_pipeline") or cfg.test_dataloader.dataset.pipeline
     for step in pipeline:
@@ -38,7 +38,7 @@ def test_resize(cfg: Config) -> tuple[int, int]:
 def input_sizes(cfg: Config, requested: tuple[int, int] | None) -> tuple[tuple[int, int], tuple[int, int]]:
     """(resize box, graph input): images fit into the first, padded up to the second (a multiple of
     the config's ``pad_size_divisor``, as mmdet pads)."""
-    resize = tuple(requested) if requested else test_resize(cfg)
+    resize = tuple(requested) if requested else resize_box(cfg)
     if min(resize) <= 0:
         raise O2FError(f"--input-size must be positive, got {resize[0]} {resize[1]}")
     divisor = pad_divisor(cfg)
