@@ -1,4 +1,4 @@
-"""``o2f`` command line: prepare data, train an experiment at a scale."""
+"""``o2f`` command line: prepare data, train an experiment at a scale, run or export a trained detector."""
 
 from __future__ import annotations
 
@@ -121,6 +121,36 @@ def cmd_speed(args: argparse.Namespace) -> None:
     print(f"{args.config}: {speed}")
 
 
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def cmd_detect(args: argparse.Namespace) -> None:
+    from .config import load_config
+    from .deploy.detect import detect
+
+    cfg = load_config(args.config, args.scale, args.cfg_options)
+    counts = detect(cfg, args.config, args.checkpoint, args.images, args.out, score_thr=args.score_thr, nms=args.nms,
+                    device=args.device or default_device())
+    print(f"{counts['images']} images, {counts['detections']} detections: pictures in {Path(args.out) / 'vis'}, "
+          f"results in {Path(args.out) / 'results.json'}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from .config import load_config
+    from .deploy.export import export_onnx
+
+    cfg = load_config(args.config, args.scale, args.cfg_options)
+    meta = export_onnx(cfg, args.checkpoint, args.out, input_size=args.input_size, dynamic_batch=args.dynamic_batch,
+                       config_path=args.config)
+    height, width = meta["input_hw"]
+    batch = "B" if args.dynamic_batch else "1"
+    print(f"{args.out}: images ({batch}, 3, {height}, {width}) -> boxes, scores, labels ({batch}, "
+          f"{meta['max_per_img']}); NMS: {meta['nms']}")
+
+
 def cmd_mlflow_init(args: argparse.Namespace) -> None:
     from .tracking import ensure_experiment
     experiment_id = ensure_experiment(args.uri, args.experiment)
@@ -165,6 +195,30 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--images", type=int, default=15)
     sp.add_argument("--cfg-options", nargs="+", action=DictAction, default=None)
     sp.set_defaults(func=cmd_speed)
+
+    de = sub.add_parser("detect", help="run a trained checkpoint on images: pictures and COCO results json")
+    de.add_argument("config")
+    de.add_argument("checkpoint")
+    de.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR")
+    de.add_argument("--out", required=True, help="folder for vis/<image> and results.json")
+    de.add_argument("--scale", default="full", help="ci, demo or full: the scale the checkpoint was trained at")
+    de.add_argument("--score-thr", type=float, default=0.3, help="drawn and written detections score at least this")
+    de.add_argument("--nms", action=argparse.BooleanOptionalAction, default=None,
+                    help="with or without NMS (default: the config's test_cfg.nms_free)")
+    de.add_argument("--device", default=None, help="cpu or cuda (default: cuda where present)")
+    de.add_argument("--cfg-options", nargs="+", action=DictAction, default=None)
+    de.set_defaults(func=cmd_detect)
+
+    ex = sub.add_parser("export", help="write the detector and its post-processing as one ONNX graph")
+    ex.add_argument("config")
+    ex.add_argument("checkpoint")
+    ex.add_argument("--out", required=True, help="the .onnx file")
+    ex.add_argument("--scale", default="full", help="ci, demo or full: the scale the checkpoint was trained at")
+    ex.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                    help="fit images into H x W (default: the test pipeline's Resize), padded to the pad divisor")
+    ex.add_argument("--dynamic-batch", action="store_true", help="a batch axis of any size (default: batch 1)")
+    ex.add_argument("--cfg-options", nargs="+", action=DictAction, default=None)
+    ex.set_defaults(func=cmd_export)
 
     ml = sub.add_parser("mlflow-init", help="create the MLflow store and experiment once")
     ml.add_argument("--uri", required=True)
