@@ -118,6 +118,7 @@ class Plan:
         ids = [claim.id for claim in self.claims]
         if len(set(ids)) < len(ids):
             raise O2FError(f"claim {next(i for i in ids if ids.count(i) > 1)}: the id is used twice")
+        self.selected_claims = self.select_claims([str(i) for i in settings.get("claims", ["all"])])
         known = [*self.tables, *self.figures, CLAIMS]  # CLAIMS: the runs of every claim, not whole tables
         if settings["tables"] == ["all"]:
             settings = {**settings, "tables": known}
@@ -162,7 +163,7 @@ class Plan:
         seen: dict[str, None] = {}
         for table in tables or self.settings["tables"]:
             if table == CLAIMS:
-                seen.update(dict.fromkeys(e for claim in self.claims for e in claim.experiments))
+                seen.update(dict.fromkeys(e for claim in self.selected_claims for e in claim.experiments))
                 continue
             if table in self.figures:
                 figure = self.figures[table]
@@ -271,6 +272,16 @@ class Plan:
                      float(threshold), tuple(dict.fromkeys(source for _, source in found.values())),
                      entry.get("digits", 1), entry.get("paper_note", ""),
                      tuple(dict.fromkeys(c.experiment for c in cells.values() if c.experiment)))
+
+    def select_claims(self, ids: list[str]) -> list[Claim]:
+        """The claims whose runs ``tables=[claims]`` trains: ``all``, or the listed ids."""
+        if ids == ["all"]:
+            return self.claims
+        known = [claim.id for claim in self.claims]
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise O2FError(f"unknown claim(s) {', '.join(unknown)}; choose from all, {', '.join(known)}")
+        return [claim for claim in self.claims if claim.id in ids]
 
     def claim_metrics_files(self) -> list[str]:
         """The runs the claims report reads: every claim's runs that the configured tables train."""

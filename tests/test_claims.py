@@ -53,7 +53,7 @@ TABLE5 = {
 
 @pytest.fixture()
 def demo_runs(repo_root, tmp_path) -> tuple[Plan, Results]:
-    plan = plan_for(repo_root, seeds=[0, 1, 2])  # the default tables: Table 5, Figures 5 and 6
+    plan = plan_for(repo_root, seeds=[0, 1, 2], tables=["table5", "figure5", "figure6"])
     for experiment, seeds in TABLE5.items():
         for seed, final in enumerate(seeds):
             write_run(tmp_path, experiment, seed, [final])
@@ -225,3 +225,21 @@ def test_claims_target_trains_every_claims_runs_at_the_configured_seeds(repo_roo
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
     assert counts["train"] == 18 * 3 and counts["claims_report"] == 1 and "table" not in counts
+
+
+def test_listed_claims_train_only_their_runs(repo_root, tmp_path):
+    """`claims=[1,2,3,4,5,6,7,8a,8b]` (ids from the command line, numbers as integers) trains the six
+    Table 5 runs claims 1-8 compare; an unknown id stops in one line."""
+    from dag import project_copy
+
+    plan = plan_for(repo_root, tables=["claims"], claims=[1, 2, 3, 4, 5, 6, 7, "8a", "8b"], seeds=[0, 1, 2])
+    assert sorted(plan.experiments_for()) == sorted([
+        "fcos_r50_1x", "poto_r50_1x", "poto-3dmf_r50_1x", "poto-3dmf-aux-atss_r50_1x", "o2f_r50_1x",
+        "o2f_r50_1x_1conv"])
+    done = snakemake(project_copy(repo_root, tmp_path / "claims"), "-n", "--cores", "2",
+                     "--config", "tables=[claims]", "claims=[3,7]", "seeds=[0,1,2]")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert job_counts(done.stdout)["train"] == 4 * 3  # POTO, POTO+3DMF, Ours-1conv, Ours-3convs
+    with pytest.raises(O2FError) as raised:
+        plan_for(repo_root, tables=["claims"], claims=["3", "99"])
+    assert str(raised.value) == "unknown claim(s) 99; choose from all, " + ", ".join(str(c["id"]) for c in SPEC["claims"])
