@@ -1,0 +1,111 @@
+"""The cheaper demo recipe changes cost, not results: bf16 autocast with float32 weights, heads that
+assign and compute losses in float32, a channels-last ResNet equal to mmdet's, a decoded-image cache
+equal to the plain loader. The recipe as a whole is timed in benchmarks/train_step.py --compare."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+pytest.importorskip("mmcv.ops")
+
+import o2f.plugin  # noqa: E402,F401
+from o2f.config import load_config  # noqa: E402
+from o2f.datasets.image_cache import CachedLoadImageFromFile  # noqa: E402
+from o2f.engine import BF16OptimWrapper  # noqa: E402
+from o2f.models import O2FHead  # noqa: E402
+from o2f.models.channels_last import ChannelsLastResNet  # noqa: E402
+
+
+def test_bf16_wrapper_runs_the_forward_in_bf16_and_keeps_float32_weights_while_the_loss_falls():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 1, 1))
+    wrapper = BF16OptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    x = torch.randn(4, 3, 8, 8)
+    target = x.mean(1, keepdim=True)
+    losses = []
+    for _ in range(40):
+        with wrapper.optim_context(model):
+            out = model(x)
+            assert out.dtype == torch.bfloat16  # convolutions under autocast
+            loss = ((out.float() - target) ** 2).mean()
+        wrapper.update_params(loss)
+        losses.append(loss.item())
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def small_head() -> O2FHead:
+    head = O2FHead(num_classes=2, in_channels=8, feat_channels=8, stacked_convs=1, strides=[8, 16],
+                   norm_cfg=dict(type="GN", num_groups=4, requires_grad=True), num_obj_convs=1,
+                   train_cfg=dict(assigner=dict(type="OneToFewAssigner", topk=3)))
+    head.set_epoch(0, 12)
+    return head
+
+
+def test_head_losses_are_float32_and_equal_the_float32_losses_of_the_same_outputs():
+    """Under autocast the head's convolutions give bf16 maps; the loss must be the float32 loss of
+    those very maps (assignment and loss in float32), not a loss computed in bf16."""
+    from mmdet.structures import DetDataSample
+
+    torch.manual_seed(0)
+    head = small_head()
+    feats = (torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4))
+    samples = []
+    for boxes in ([[4.0, 4.0, 30.0, 40.0]], [[10.0, 2.0, 60.0, 20.0], [0.0, 30.0, 20.0, 60.0]]):
+        sample = DetDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64)))
+        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes), labels=torch.zeros(len(boxes), dtype=torch.long))
+        samples.append(sample)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = head.loss(feats, samples)
+        outs = head(feats)
+    assert outs[0][0].dtype == torch.bfloat16  # the maps really are low precision
+    expected = head.loss_by_feat(*[[o.float() for o in level] for level in outs],
+                                 [s.gt_instances for s in samples], [s.metainfo for s in samples])
+    for name, value in losses.items():
+        assert value.dtype == torch.float32, name
+        torch.testing.assert_close(value, expected[name], rtol=1e-6, atol=1e-7)
+
+
+def test_channels_last_resnet_gives_mmdets_resnet_outputs():
+    from mmdet.models.backbones import ResNet
+
+    args = dict(depth=18, base_channels=8, out_indices=(0, 1, 2, 3), norm_eval=False)
+    torch.manual_seed(0)
+    plain, channels_last = ResNet(**args), ChannelsLastResNet(**args)
+    channels_last.load_state_dict(plain.state_dict())
+    plain.eval(), channels_last.eval()  # mmdet's ResNet.train() returns None: no chaining
+    x = torch.randn(2, 3, 64, 64)
+    for a, b in zip(plain(x), channels_last(x)):
+        assert b.is_contiguous()  # handed on in the usual layout
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_cached_loader_decodes_once_and_hands_out_copies(tmp_path, monkeypatch):
+    from mmcv.transforms import LoadImageFromFile
+
+    pixels = np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    path = str(tmp_path / "tile.png")
+    cv2.imwrite(path, pixels)
+    reads = []
+    original = LoadImageFromFile.transform
+    monkeypatch.setattr(LoadImageFromFile, "transform", lambda self, r: reads.append(1) or original(self, r))
+    loader = CachedLoadImageFromFile()
+    first = loader(dict(img_path=path))
+    first["img"][:] = 0  # an augmentation writing into its image
+    second = loader(dict(img_path=path))
+    assert len(reads) == 1
+    np.testing.assert_array_equal(second["img"], pixels)
+    assert second["img_shape"] == (20, 30) and second["ori_shape"] == (20, 30)
+
+
+def test_demo_trains_in_bf16_and_full_keeps_float32_with_mixed_precision_one_switch_away(repo_root):
+    o2f = str(repo_root / "configs/o2f/o2f_r50_fpn_1x_coco.py")
+    assert load_config(o2f, scale="demo").optim_wrapper.type == "BF16OptimWrapper"
+    full = load_config(o2f, scale="full")
+    assert full.optim_wrapper.type == "OptimWrapper" and full.optim_wrapper.optimizer.type == "SGD"
+    switched = load_config(o2f, scale="full", overrides={"optim_wrapper.type": "BF16OptimWrapper"})
+    assert switched.optim_wrapper.type == "BF16OptimWrapper" and switched.optim_wrapper.optimizer.type == "SGD"
