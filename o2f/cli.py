@@ -71,8 +71,12 @@ def mlflow_settings(args: argparse.Namespace, data_check: dict[str, str]) -> dic
     from .reporting.index import git_commit
 
     tags = {"scale": args.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),
-            **{f"data.{split}": line for split, line in data_check.items()},
-            **parse_tags(args.tag)}
+            **{f"data.{split}": line for split, line in data_check.items()}}
+    if args.experiment:
+        from .pipeline import job_plan
+
+        tags.update(job_plan(args.scale).run_tags(args.experiment))
+    tags.update(parse_tags(args.tag))
     return dict(tracking_uri=args.mlflow_uri, experiment=args.mlflow_experiment,
                 run_name=args.run_name or Path(args.work_dir).name, tags=tags)
 
@@ -183,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--mlflow-uri", default=None, help="log to this MLflow tracking store, e.g. sqlite:///mlflow.db")
     tr.add_argument("--mlflow-experiment", default="o2f", help="MLflow experiment name")
     tr.add_argument("--run-name", default=None, help="MLflow run name (default: the work dir's name)")
+    tr.add_argument("--experiment", default=None,
+                    help="the configs/tables.yaml experiment this run is: tags it with the tables and rows that show it")
     tr.add_argument("--tag", action="append", default=[], help="MLflow run tag KEY=VALUE (repeatable)")
     tr.add_argument("--gpus", type=int, default=0, help="GPUs of this job; more than one launches torchrun")
     tr.add_argument("--launcher", default="none", choices=["none", "pytorch"], help=argparse.SUPPRESS)

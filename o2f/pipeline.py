@@ -344,23 +344,31 @@ class Plan:
                 raise O2FError(f"dataset root {root} does not exist; download the dataset there (see README) "
                                f"or set scales.{self.scale}.datasets.{family} in configs/pipeline.yaml")
 
-    def rows_using(self, experiment: str) -> str:
-        """"table:row" of every table cell that shows this experiment (an MLflow tag)."""
-        found: dict[str, None] = {}
+    def run_tags(self, experiment: str) -> dict[str, str]:
+        """The MLflow tags of an experiment's runs: its name and the tables and "table:row" cells that
+        show it. Derived from the plan inside the job, so a new table showing a finished run changes
+        no job's params and Snakemake retrains nothing."""
+        rows: dict[str, None] = {}
         for table in self.tables:
             for row, _, cell in self.cells(table):
                 if cell.experiment == experiment:
-                    found.setdefault(f"{table}:{row}")
-        return ";".join(found)
+                    rows.setdefault(f"{table}:{row}")
+        tables = [t for t in [*self.tables, *self.figures] if experiment in self.experiments_for([t])]
+        return {"experiment": experiment, "tables": ",".join(tables), "rows": ";".join(rows)}
 
     def train_command(self, experiment: str, seed: int) -> str:
-        """The ``o2f train`` arguments of one job (config, scale, overrides, MLflow run and tags)."""
+        """The ``o2f train`` arguments of one job: the experiment's identity (name, config, overrides,
+        scale, seed) and where it writes (work dir, MLflow run); nothing that another table could change."""
         return self.experiment_args(
             experiment, "--work-dir", self.work_dir(experiment, seed), "--seed", str(seed),
             "--mlflow-uri", self.settings["mlflow"]["tracking_uri"],
             "--mlflow-experiment", self.settings["mlflow"]["experiment"], "--run-name", f"{experiment}-seed{seed}",
-            "--tag", f"experiment={experiment}", "--tag", f"tables={self.tables_using(experiment)}",
-            "--tag", f"rows={self.rows_using(experiment)}")
+            "--experiment", experiment)
 
-    def tables_using(self, experiment: str) -> str:
-        return ",".join(t for t in [*self.tables, *self.figures] if experiment in self.experiments_for([t]))
+
+def job_plan(scale: str, root: Path | None = None) -> Plan:
+    """The plan as a DAG job reads it: ``configs/tables.yaml`` with ``configs/pipeline.yaml``'s
+    settings at the job's scale, from the job's working directory."""
+    root = root or Path.cwd()
+    settings = {**load_yaml(root / "configs" / "pipeline.yaml"), "scale": scale, "tables": ["all"]}
+    return Plan.from_files(root / "configs" / "tables.yaml", settings, root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,12 +22,44 @@ def settings(repo_root, **changes) -> dict:
     return {**yaml.safe_load((repo_root / "configs/pipeline.yaml").read_text()), **changes}
 
 
-def project_copy(repo_root: Path, where: Path) -> Path:
-    """A working directory with the DAG's files linked in, so runs never touch the repository."""
+def project_copy(repo_root: Path, where: Path, own_tables: bool = False) -> Path:
+    """A working directory with the DAG's files linked in, so runs never touch the repository;
+    ``own_tables``: configs/tables.yaml is a copy the test may edit (the rest stays linked)."""
     where.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "workflow", "configs"):
+    for name in ("Snakefile", "workflow", *([] if own_tables else ["configs"])):
         (where / name).symlink_to(repo_root / name)
+    if own_tables:
+        (where / "configs").mkdir()
+        for path in (repo_root / "configs").iterdir():
+            if path.name != "tables.yaml":
+                (where / "configs" / path.name).symlink_to(path)
+        write_tables(where, yaml.safe_load((repo_root / "configs/tables.yaml").read_text()))
     return where
+
+
+def write_tables(work: Path, spec: dict) -> None:
+    (work / "configs/tables.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def fake_finished_runs(work: Path, config: list[str], scale: str = "ci") -> list[str]:
+    """The configured tables' trainings as finished, recorded by Snakemake as its own (a forced
+    ``--touch`` writes each job's metadata: params, code, inputs), with the data they read; nothing runs."""
+    from o2f.pipeline import Plan
+
+    overrides = dict(item.split("=", 1) for item in config[1:])
+    plan = Plan.from_files(work / "configs/tables.yaml",
+                           settings(work, scale=scale, tables=yaml.safe_load(overrides["tables"])), root=work)
+    for path in [p for e in plan.experiments_for() for p in plan.dataset_inputs(e)] + [
+            f"{plan.settings['work_root']}/{scale}/.mlflow_ready"]:
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).touch()
+    finals = plan.metrics_files()
+    for path in finals:
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text(json.dumps({"epochs": [], "final": {}}))
+    done = snakemake(work, "--touch", "--forcerun", "train", "--until", "train", "--cores", "1", *config)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return finals
 
 
 def activated_env(env: dict | None = None) -> dict:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dag import TINY, TINY_EXPERIMENTS, job_counts, local_tiny_run, project_copy, settings, snakemake
+from dag import (TINY, TINY_EXPERIMENTS, fake_finished_runs, job_counts, local_tiny_run, project_copy, settings,
+                 snakemake, write_tables)
 
 from o2f.errors import O2FError
 from o2f.pipeline import Plan
@@ -107,6 +108,42 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
     os.remove(work / metrics)
     retrain = snakemake(work, "-n", "--cores", "2", metrics, *config)
     assert job_counts(retrain.stdout) == {"train": 1}
+
+
+def test_a_table_or_row_reusing_a_trained_experiment_trains_nothing(repo_root, tmp_path):
+    """A job's params are the experiment's identity only: a new table and a new row showing a finished
+    run render reports and retrain nothing under Snakemake's default rerun triggers."""
+    work = project_copy(repo_root, tmp_path / "reuse", own_tables=True)
+    config = ["--config", "scale=ci", "tables=[hybrid_epoch]"]
+    fake_finished_runs(work, config)
+    assert job_counts(snakemake(work, "-n", *config, "--until", "train").stdout) == {}
+
+    spec = yaml.safe_load((work / "configs/tables.yaml").read_text())
+    spec["tables"]["hybrid_epoch"]["rows"].append({"name": "Ours again", "experiments": {"1x": "o2f_r50_1x"}})
+    spec["tables"]["reuse"] = {"title": "One-to-few once more.", "cell": {"metric": "bbox_mAP", "nms": False},
+                               "columns": [{"name": "AP", "experiment": "o2f_r50_1x"}], "rows": [{"name": "Ours"}]}
+    write_tables(work, spec)
+    done = snakemake(work, "-n", "--config", "scale=ci", "tables=[hybrid_epoch,reuse]")
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = job_counts(done.stdout)
+    assert "train" not in counts and counts["table"] == 2, done.stdout[-2000:]
+
+
+def test_a_job_tags_its_run_with_the_tables_and_rows_that_show_it(repo_root, monkeypatch):
+    """The job gets the experiment's name; the tables and rows come from the plan where it runs."""
+    import shlex
+
+    from o2f.cli import build_parser, mlflow_settings
+
+    monkeypatch.chdir(repo_root)
+    plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, scale="ci"), root=repo_root)
+    command = plan.train_command("o2f_r50_1x", 0)
+    assert "table" not in command and "rows" not in command  # nothing a new table could change
+    tags = mlflow_settings(build_parser().parse_args(["train", *shlex.split(command)]), {})["tags"]
+    assert tags["experiment"] == "o2f_r50_1x"
+    assert {"table5", "headline", "hybrid_epoch", "figure5", "figure6"} <= set(tags["tables"].split(","))
+    assert "table1" not in tags["tables"].split(",")  # Table 1 shows o2o_r50_1x and static labels, not this run
+    assert "hybrid_epoch:Ours" in tags["rows"].split(";") and "table5:Ours-3convs" in tags["rows"].split(";")
 
 
 def write_final(work: Path, experiment: str, seed: int, final: dict) -> None:
