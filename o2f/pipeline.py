@@ -6,10 +6,12 @@ it; a *cell* names the experiment, the metric and the NMS variant it displays.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import operator
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -24,6 +26,7 @@ ANNOTATION_FILES = {"coco": ["annotations/train.json", "annotations/val.json"],
                     "odgt": ["annotation_train.odgt", "annotation_val.odgt"]}
 LAYOUTS = {"crowdhuman": "odgt"}
 CLAIMS = "claims"  # in the DAG's `tables`: train what every claim needs
+INDEX = "index"  # the index page, for ``Plan.report_digest``
 CLAIMS_SCHEMA = ROOT / "workflow" / "schemas" / "claims.schema.yaml"
 # ``holds_if`` operators: the side of the threshold that supports a claim.
 SIDES = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
@@ -288,6 +291,24 @@ class Plan:
         configured = set(self.experiments_for())
         needed = dict.fromkeys(e for claim in self.claims for e in claim.experiments if e in configured)
         return [self.metrics_file(e, s) for e in needed for s in self.settings["seeds"]]
+
+    # --- what each report reads -----------------------------------------------------------------
+    def report_digest(self, name: str) -> str:
+        """A digest of what the report ``name`` (a table, a figure, CLAIMS or INDEX) reads from
+        ``configs/tables.yaml`` and the settings: a report rule's param, so editing one table's
+        paper value re-renders that table (and the index after it) and nothing else."""
+        if name == CLAIMS:
+            configured = set(self.experiments_for())
+            read = [self.spec.get("claims"), [{n: asdict(c) for n, c in claim.cells.items()} for claim in self.claims],
+                    sorted(e for claim in self.claims for e in claim.experiments if e in configured)]
+        elif name == INDEX:
+            read = [[n, {**self.tables, **self.figures}.get(n, {}).get("title")] for n in self.settings["tables"]]
+        elif name in self.figures:
+            read = self.figures[name]
+        else:
+            read = [self.tables[name], [[row, column, asdict(cell)] for row, column, cell in self.cells(name)]]
+        text = json.dumps([read, self.scale, self.settings["seeds"]], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # --- paths and commands ------------------------------------------------------------------
     def work_dir(self, experiment: str, seed: int) -> str:

@@ -127,7 +127,30 @@ def test_a_table_or_row_reusing_a_trained_experiment_trains_nothing(repo_root, t
     done = snakemake(work, "-n", "--config", "scale=ci", "tables=[hybrid_epoch,reuse]")
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
-    assert "train" not in counts and counts["table"] >= 1, done.stdout[-2000:]
+    assert "train" not in counts and counts["table"] == 2, done.stdout[-2000:]  # the new table, the longer one
+
+
+def test_editing_a_paper_value_re_renders_that_table_and_the_index_only(repo_root, tmp_path):
+    """The report rules declare what they read from tables.yaml (a digest param per report): a paper
+    value re-renders its table and the index; a figure's title its figure and the index."""
+    work = project_copy(repo_root, tmp_path / "edit", own_tables=True)
+    config = ["--config", "scale=ci", "tables=[hybrid_epoch,headline,figure5]"]
+    fake_finished_dag(work, *config)
+    done = snakemake(work, "-n", *config)
+    assert job_counts(done.stdout + done.stderr) == {}, done.stdout[-2000:]  # the digests are stable
+
+    spec = yaml.safe_load((work / "configs/tables.yaml").read_text())
+    spec["tables"]["hybrid_epoch"]["rows"][1]["paper"]["AP(1x)"] = 39.5
+    write_tables(work, spec)
+    done = snakemake(work, "-n", *config)
+    assert job_counts(done.stdout) == {"table": 1, "index": 1, "all": 1}, done.stdout[-2000:]
+    assert "wildcards: table=hybrid_epoch" in done.stdout
+
+    spec["tables"]["hybrid_epoch"]["rows"][1]["paper"]["AP(1x)"] = 39.0  # back: nothing to do again
+    spec["figures"]["figure5"]["title"] = "Figure 5, renamed."
+    write_tables(work, spec)
+    done = snakemake(work, "-n", *config)
+    assert job_counts(done.stdout) == {"figure": 1, "index": 1, "all": 1}, done.stdout[-2000:]
 
 
 def test_a_job_tags_its_run_with_the_tables_and_rows_that_show_it(repo_root, monkeypatch):
