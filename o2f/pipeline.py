@@ -331,12 +331,14 @@ class Plan:
         return [self.speed_file(e) for e in sorted(names)]
 
     def experiment_args(self, experiment: str, *options: str) -> str:
-        """``CONFIG --scale S OPTIONS... [--cfg-options K=V...]``: an experiment on the o2f command line."""
+        """``CONFIG --scale S OPTIONS... [--overrides JSON]``: an experiment on the o2f command line. The
+        overrides travel as JSON, so a value reaches mmengine as written (a string with a comma or
+        ``=``, a list, a dict), not re-parsed from ``K=V`` text."""
         spec = self.experiments[experiment]
         args = [spec["config"], "--scale", self.scale, *options]
         overrides = spec.get("overrides") or {}
         if overrides:
-            args += ["--cfg-options", *(f"{k}={v}" for k, v in overrides.items())]
+            args += ["--overrides", json.dumps(overrides, sort_keys=True)]
         return shlex.join(args)
 
     def speed_command(self, experiment: str) -> str:

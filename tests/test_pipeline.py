@@ -170,6 +170,30 @@ def test_a_job_tags_its_run_with_the_tables_and_rows_that_show_it(repo_root, mon
     assert "hybrid_epoch:Ours" in tags["rows"].split(";") and "table5:Ours-3convs" in tags["rows"].split(";")
 
 
+def test_overrides_reach_the_config_as_written(repo_root, monkeypatch):
+    """tables.yaml's overrides travel to mmengine as JSON: a string with a comma or '=' stays a string,
+    a list a list, a dict a dict (``K=V`` text re-parsed by DictAction made "a,b" a list)."""
+    import shlex
+
+    from o2f.cli import build_parser, experiment_config
+
+    overrides = {"val_dataloader.dataset.data_prefix.img": "images,extra/",
+                 "model.backbone.out_indices": [1, 2, 3],
+                 "model.test_cfg.nms": {"type": "nms", "iou_threshold": 0.5},
+                 "val_evaluator.ann_file": "data/x=y/val.json"}
+    spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())
+    spec["experiments"]["odd"] = {"config": "configs/o2f/o2f_r50_fpn_1x_coco.py", "overrides": overrides}
+    plan = Plan(spec, settings(repo_root, scale="ci"), root=repo_root)
+    monkeypatch.chdir(repo_root)
+    for command, line in (("train", plan.train_command("odd", 0)), ("speed", plan.speed_command("odd"))):
+        cfg = experiment_config(build_parser().parse_args([command, *shlex.split(line)]))
+        assert cfg.val_dataloader.dataset.data_prefix.img == "images,extra/"
+        assert cfg.model.backbone.out_indices == [1, 2, 3]
+        assert cfg.model.test_cfg.nms.to_dict() == {"type": "nms", "iou_threshold": 0.5}
+        assert cfg.val_evaluator.ann_file == "data/x=y/val.json"
+        assert cfg.model.test_cfg.max_per_img == 100  # the rest of the dict it overrode is kept
+
+
 def write_final(work: Path, experiment: str, seed: int, final: dict) -> None:
     path = work / "work_dirs/demo" / experiment / f"seed{seed}" / "final_metrics.json"
     path.parent.mkdir(parents=True, exist_ok=True)
