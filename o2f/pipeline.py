@@ -27,7 +27,11 @@ ANNOTATION_FILES = {"coco": ["annotations/train.json", "annotations/val.json"],
 LAYOUTS = {"crowdhuman": "odgt"}
 CLAIMS = "claims"  # in the DAG's `tables`: train what every claim needs
 INDEX = "index"  # the index page, for ``Plan.report_digest``
-CLAIMS_SCHEMA = ROOT / "workflow" / "schemas" / "claims.schema.yaml"
+# The shape of configs/tables.yaml: its parts, then the claims' and references' details.
+SCHEMAS = [ROOT / "workflow" / "schemas" / f"{name}.schema.yaml" for name in ("tables", "claims")]
+# What a table row may hold besides the table's labels (a cell's fields, the paper's values).
+ROW_FIELDS = ("name", "paper", "experiment_by_column", "metric", "nms", "schedule", "source", "experiment",
+              "experiments")
 # ``holds_if`` operators: the side of the threshold that supports a claim.
 SIDES = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
@@ -83,15 +87,16 @@ def load_yaml(path: Path) -> dict:
         raise O2FError(f"cannot read {path}: {err}") from err
 
 
-def check_claims_schema(spec: dict) -> None:
-    """The claims' and references' shape (workflow/schemas/claims.schema.yaml), as one line."""
+def check_schema(spec: dict) -> None:
+    """configs/tables.yaml's shape (workflow/schemas/tables.schema.yaml, claims.schema.yaml), as one line."""
     import jsonschema
 
-    schema = load_yaml(CLAIMS_SCHEMA)
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(spec))
-    if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        raise O2FError(f"configs/tables.yaml: {where or 'top level'}: {error.message}")
+    for path in SCHEMAS:
+        validator = jsonschema.Draft202012Validator(load_yaml(path))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(spec))
+        if error is not None:
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+            raise O2FError(f"configs/tables.yaml: {where or 'top level'}: {error.message}")
 
 
 def _placeholder(cell: CellRef):
@@ -115,7 +120,14 @@ class Plan:
         if self.scale not in scales:
             raise O2FError(f"unknown scale '{self.scale}'; choose one of {', '.join(scales)}")
         self.scale_settings = scales[self.scale]
-        check_claims_schema(spec)
+        check_schema(spec)
+        for table in self.tables:
+            self.check_rows(table)
+            self.cells(table)  # names an unknown experiment or a cell without a metric now, not in a job
+        for figure, shown in self.figures.items():
+            for experiment in [c["experiment"] for c in shown.get("curves", [])] + shown.get("experiments", []):
+                if experiment not in self.experiments:
+                    raise O2FError(f"{figure} names unknown experiment '{experiment}'")
         self.references = {table: self.reference_cell(table) for table in self.tables}
         self.claims = [self.claim(entry) for entry in spec.get("claims") or []]
         ids = [claim.id for claim in self.claims]
@@ -141,6 +153,15 @@ class Plan:
     def schedule_runs(self, schedule: str) -> bool:
         return schedule in self.scale_settings["schedules"]
 
+    def check_rows(self, table: str) -> None:
+        """A row's keys are a cell's fields or the table's labels: a typo is named, not shown as a label."""
+        labels = self.tables[table].get("labels", [])
+        for row in self.tables[table]["rows"]:
+            stray = [key for key in row if key not in ROW_FIELDS and key not in labels]
+            if stray:
+                raise O2FError(f"{table}: row {row['name']} has unknown key '{stray[0]}' (the table's labels: "
+                               f"{', '.join(labels) or 'none'})")
+
     def cells(self, table: str) -> list[tuple[str, str, Cell]]:
         """(row name, column name, cell) for every cell of a table, in display order."""
         spec = self.tables[table]
@@ -156,6 +177,9 @@ class Plan:
                 missing = "not implemented" if experiment is None else ""
                 if not self.schedule_runs(schedule):
                     experiment, missing = None, "not run at this scale"
+                if "metric" not in merged:
+                    raise O2FError(f"{table}: row {row['name']}, column {column['name']} has no metric (give one "
+                                   "in the table's cell, the column or the row)")
                 paper = row.get("paper", {}).get(column["name"])
                 out.append((row["name"], column["name"], Cell(experiment, merged["metric"], merged.get("nms", False),
                                                                paper, missing, merged.get("source", "metrics"))))

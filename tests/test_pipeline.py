@@ -220,11 +220,39 @@ def test_demo_report_cells_show_spread_and_difference_to_the_reference_row(repo_
     assert frame.loc[9, "AP(3x)"] == "not run at this scale"
 
 
-def test_unknown_experiment_in_a_table_is_named(repo_root):
+def _set(spec: dict, path: str, value) -> None:
+    """Set (or with value None, delete) the entry at a /-separated path, list indices as numbers."""
+    *parents, last = [int(part) if part.isdigit() else part for part in path.split("/")]
+    for part in parents:
+        spec = spec[part]
+    if value is None:
+        del spec[last]
+    else:
+        spec[last] = value
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("tabels", {}, "top level: Additional properties are not allowed ('tabels' was unexpected)"),
+    ("tables/table2/colums", [], "tables.table2: Additional properties are not allowed ('colums' was unexpected)"),
+    ("tables/table1/columns/0/metrc", "bbox_mAP", "tables.table1.columns[0]: Unevaluated properties are not "
+                                                  "allowed ('metrc' was unexpected)"),
+    ("experiments/o2f_r50_1x/overides", {}, "experiments.o2f_r50_1x: Additional properties are not allowed"),
+    ("tables/table4/rows/0/experment", "o2f_r50_1x", "table4: row Add has unknown key 'experment' "
+                                                     "(the table's labels: alpha)"),
+    ("tables/table1/columns/0/experiment", "no_such_run", "table1: row AP names unknown experiment 'no_such_run'"),
+    ("tables/table3/rows/0/experiment_by_column/T_max=0.7", "no_such_run", "unknown experiment 'no_such_run'"),
+    ("figures/figure5/curves/0/experiment", "no_such_run", "figure5 names unknown experiment 'no_such_run'"),
+    ("tables/table1/cell/metric", None, "table1: row AP, column one-to-one has no metric"),
+    ("tables/table5/columns/0/metric", None, "table5: row FCOS, column AP(1x) has no metric"),
+])
+def test_tables_yaml_is_checked_at_load_in_one_line(repo_root, path, value, expected):
+    """An unknown key, an unknown experiment or a cell without a metric stops the plan at load (before
+    any job), in one line naming it, whichever table it is in."""
     spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())
-    spec["tables"]["table1"]["columns"][0]["experiment"] = "no_such_run"
-    with pytest.raises(O2FError, match="unknown experiment 'no_such_run'"):  # at load: a claim reads Table 1
-        Plan(spec, settings(repo_root), root=repo_root).experiments_for(["table1"])
+    _set(spec, path, value)
+    with pytest.raises(O2FError) as err:
+        Plan(spec, settings(repo_root), root=repo_root)
+    assert expected in str(err.value) and "\n" not in str(err.value), str(err.value)
 
 
 @pytest.mark.parametrize("experiment", sorted(yaml.safe_load(
