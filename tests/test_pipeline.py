@@ -26,6 +26,7 @@ def refused_url() -> str:
         return f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
+@pytest.mark.slow
 def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(repo_root, tmp_path):
     plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, scale="full", tables=["all"]),
                            root=repo_root)
@@ -46,6 +47,7 @@ def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(r
     assert counts["table"] == len(plan.tables) and counts["figure"] == len(plan.figures)
 
 
+@pytest.mark.slow
 def test_default_target_is_the_headline_set_at_demo_scale(repo_root, tmp_path):
     """`snakemake --cores all` plans the headline of Table 5 (FCOS, POTO, POTO+3DMF+Aux (ATSS),
     one-to-few) and Figures 5 and 6 on the demo data: four trainings, each run once."""
@@ -64,6 +66,7 @@ def test_default_target_is_the_headline_set_at_demo_scale(repo_root, tmp_path):
     assert "speed" not in counts and counts["table"] == 1 and counts["demo_trees"] == 1
 
 
+@pytest.mark.slow
 def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
     work = project_copy(repo_root, tmp_path / "bad")
     server = refused_url()
@@ -110,6 +113,7 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
     assert job_counts(retrain.stdout) == {"train": 1}
 
 
+@pytest.mark.slow
 def test_a_table_or_row_reusing_a_trained_experiment_trains_nothing(repo_root, tmp_path):
     """A job's params are the experiment's identity only: a new table and a new row showing a finished
     run render reports and retrain nothing under Snakemake's default rerun triggers."""
@@ -130,6 +134,7 @@ def test_a_table_or_row_reusing_a_trained_experiment_trains_nothing(repo_root, t
     assert "train" not in counts and counts["table"] == 2, done.stdout[-2000:]  # the new table, the longer one
 
 
+@pytest.mark.slow
 def test_editing_a_paper_value_re_renders_that_table_and_the_index_only(repo_root, tmp_path):
     """The report rules declare what they read from tables.yaml (a digest param per report): a paper
     value re-renders its table and the index; a figure's title its figure and the index."""
@@ -255,6 +260,7 @@ def test_tables_yaml_is_checked_at_load_in_one_line(repo_root, path, value, expe
     assert expected in str(err.value) and "\n" not in str(err.value), str(err.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", sorted(yaml.safe_load(
     (Path(__file__).resolve().parent.parent / "configs/tables.yaml").read_text())["experiments"]))
 def test_every_experiment_of_the_tables_builds(repo_root, experiment):
