@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--mlflow-experiment", default="o2f", help="MLflow experiment name")
     tr.add_argument("--run-name", default=None, help="MLflow run name (default: the work dir's name)")
     tr.add_argument("--experiment", default=None,
-                    help="the configs/tables.yaml experiment this run is: tags it with the tables and rows that show it")
+                    help="the configs/tables.yaml experiment this run is: its tags name the tables and rows showing it")
     tr.add_argument("--tag", action="append", default=[], help="MLflow run tag KEY=VALUE (repeatable)")
     tr.add_argument("--gpus", type=int, default=0, help="GPUs of this job; more than one launches torchrun")
     tr.add_argument("--launcher", default="none", choices=["none", "pytorch"], help=argparse.SUPPRESS)

@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dag import (TINY, TINY_EXPERIMENTS, fake_finished_dag, job_counts, local_tiny_run, project_copy, settings,
-                 snakemake, write_tables)
+from dag import (
+    TINY,
+    TINY_EXPERIMENTS,
+    fake_finished_dag,
+    job_counts,
+    local_tiny_run,
+    project_copy,
+    settings,
+    snakemake,
+    write_tables,
+)
 
 from o2f.errors import O2FError
 from o2f.pipeline import Plan
