@@ -106,6 +106,9 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["o2f"])
     assert sorted(runs["tags.experiment"]) == TINY_EXPERIMENTS
+    ours = runs[runs["tags.experiment"] == "o2f_r50_1x"].iloc[0]  # tags the job read from the plan itself
+    assert {"hybrid_epoch", "figure5"} <= set(ours["tags.tables"].split(","))
+    assert "hybrid_epoch:Ours" in ours["tags.rows"].split(";")
     history = mlflow.tracking.MlflowClient().get_metric_history(runs["run_id"][0], "coco/nonms_bbox_mAP")
     assert [m.step for m in history] == [1, 2]  # one value per epoch
 
