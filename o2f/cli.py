@@ -41,10 +41,31 @@ def parse_tags(pairs: list[str]) -> dict[str, str]:
     return tags
 
 
-def cmd_train(args: argparse.Namespace) -> None:
-    from .config import check_datasets, load_config
+def config_overrides(args: argparse.Namespace) -> dict | None:
+    """The overrides of ``--overrides`` (JSON, as the DAG passes them) and ``--cfg-options`` (typed by hand)."""
+    overrides = {}
+    if args.overrides:
+        try:
+            overrides = json.loads(args.overrides)
+        except json.JSONDecodeError as err:
+            raise O2FError(f"--overrides is not JSON: {err}") from err
+        if not isinstance(overrides, dict):
+            raise O2FError(f"--overrides expects a JSON object {{key: value}}, got {args.overrides}")
+    overrides.update(args.cfg_options or {})
+    return overrides or None
 
-    cfg = load_config(args.config, args.scale, args.cfg_options)
+
+def experiment_config(args: argparse.Namespace):
+    """The config a command runs: the experiment file at its scale with its overrides."""
+    from .config import load_config
+
+    return load_config(args.config, args.scale, config_overrides(args))
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .config import check_datasets
+
+    cfg = experiment_config(args)
     if args.launcher != "none":  # a torchrun worker: its parent holds the lock and checked the data
         train_here(cfg, args, mlflow_settings(args, json.loads(os.environ.get(DATA_CHECK_ENV, "{}"))))
         return
@@ -71,8 +92,12 @@ def mlflow_settings(args: argparse.Namespace, data_check: dict[str, str]) -> dic
     from .reporting.index import git_commit
 
     tags = {"scale": args.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),
-            **{f"data.{split}": line for split, line in data_check.items()},
-            **parse_tags(args.tag)}
+            **{f"data.{split}": line for split, line in data_check.items()}}
+    if args.experiment:
+        from .pipeline import job_plan
+
+        tags.update(job_plan(args.scale).run_tags(args.experiment))
+    tags.update(parse_tags(args.tag))
     return dict(tracking_uri=args.mlflow_uri, experiment=args.mlflow_experiment,
                 run_name=args.run_name or Path(args.work_dir).name, tags=tags)
 
@@ -114,7 +139,7 @@ def cmd_speed(args: argparse.Namespace) -> None:
     from .speed import device_label, measure
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    speed = measure(args.config, args.scale, device, args.images, overrides=args.cfg_options)
+    speed = measure(args.config, args.scale, device, args.images, overrides=config_overrides(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**speed, "device": device_label(device)}, indent=1))
@@ -128,10 +153,9 @@ def default_device() -> str:
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
-    from .config import load_config
     from .deploy.detect import detect
 
-    cfg = load_config(args.config, args.scale, args.cfg_options)
+    cfg = experiment_config(args)
     counts = detect(cfg, args.config, args.checkpoint, args.images, args.out, score_thr=args.score_thr, nms=args.nms,
                     device=args.device or default_device())
     print(f"{counts['images']} images, {counts['detections']} detections: pictures in {Path(args.out) / 'vis'}, "
@@ -139,10 +163,9 @@ def cmd_detect(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from .config import load_config
     from .deploy.export import export_onnx
 
-    cfg = load_config(args.config, args.scale, args.cfg_options)
+    cfg = experiment_config(args)
     meta = export_onnx(cfg, args.checkpoint, args.out, input_size=args.input_size, dynamic_batch=args.dynamic_batch,
                        config_path=args.config)
     height, width = meta["input_hw"]
@@ -157,9 +180,17 @@ def cmd_mlflow_init(args: argparse.Namespace) -> None:
     print(f"MLflow store {args.uri}: experiment '{args.experiment}' (id {experiment_id}) ready")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_override_options(parser: argparse.ArgumentParser) -> None:
     from mmengine.config import DictAction
 
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
+                        help="override config keys, e.g. train_cfg.max_epochs=2 (keys must exist)")
+    parser.add_argument("--overrides", default=None,
+                        help='override config keys as a JSON object, e.g. \'{"train_cfg.max_epochs": 2}\'; values '
+                             "arrive as written (the DAG's form)")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="o2f", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -177,12 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--scale", default="demo", help="ci, demo or full")
     tr.add_argument("--work-dir", required=True, help="checkpoints and logs; reruns resume from here")
     tr.add_argument("--no-resume", action="store_true", help="start from scratch even if checkpoints exist")
-    tr.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
-                    help="override config keys, e.g. train_cfg.max_epochs=2 (keys must exist)")
+    add_override_options(tr)
     tr.add_argument("--seed", type=int, default=None, help="random seed (mmengine randomness.seed)")
     tr.add_argument("--mlflow-uri", default=None, help="log to this MLflow tracking store, e.g. sqlite:///mlflow.db")
     tr.add_argument("--mlflow-experiment", default="o2f", help="MLflow experiment name")
     tr.add_argument("--run-name", default=None, help="MLflow run name (default: the work dir's name)")
+    tr.add_argument("--experiment", default=None,
+                    help="the configs/tables.yaml experiment this run is: its tags name the tables and rows showing it")
     tr.add_argument("--tag", action="append", default=[], help="MLflow run tag KEY=VALUE (repeatable)")
     tr.add_argument("--gpus", type=int, default=0, help="GPUs of this job; more than one launches torchrun")
     tr.add_argument("--launcher", default="none", choices=["none", "pytorch"], help=argparse.SUPPRESS)
@@ -193,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scale", default="demo")
     sp.add_argument("--out", required=True, help="JSON file to write")
     sp.add_argument("--images", type=int, default=15)
-    sp.add_argument("--cfg-options", nargs="+", action=DictAction, default=None)
+    add_override_options(sp)
     sp.set_defaults(func=cmd_speed)
 
     de = sub.add_parser("detect", help="run a trained checkpoint on images: pictures and COCO results json")
@@ -206,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--nms", action=argparse.BooleanOptionalAction, default=None,
                     help="with or without NMS (default: the config's test_cfg.nms_free)")
     de.add_argument("--device", default=None, help="cpu or cuda (default: cuda where present)")
-    de.add_argument("--cfg-options", nargs="+", action=DictAction, default=None)
+    add_override_options(de)
     de.set_defaults(func=cmd_detect)
 
     ex = sub.add_parser("export", help="write the detector and its post-processing as one ONNX graph")
@@ -217,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                     help="fit images into H x W (default: the test pipeline's Resize), padded to the pad divisor")
     ex.add_argument("--dynamic-batch", action="store_true", help="a batch axis of any size (default: batch 1)")
-    ex.add_argument("--cfg-options", nargs="+", action=DictAction, default=None)
+    add_override_options(ex)
     ex.set_defaults(func=cmd_export)
 
     ml = sub.add_parser("mlflow-init", help="create the MLflow store and experiment once")

@@ -6,10 +6,12 @@ it; a *cell* names the experiment, the metric and the NMS variant it displays.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import operator
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -24,7 +26,12 @@ ANNOTATION_FILES = {"coco": ["annotations/train.json", "annotations/val.json"],
                     "odgt": ["annotation_train.odgt", "annotation_val.odgt"]}
 LAYOUTS = {"crowdhuman": "odgt"}
 CLAIMS = "claims"  # in the DAG's `tables`: train what every claim needs
-CLAIMS_SCHEMA = ROOT / "workflow" / "schemas" / "claims.schema.yaml"
+INDEX = "index"  # the index page, for ``Plan.report_digest``
+# The shape of configs/tables.yaml: its parts, then the claims' and references' details.
+SCHEMAS = [ROOT / "workflow" / "schemas" / f"{name}.schema.yaml" for name in ("tables", "claims")]
+# What a table row may hold besides the table's labels (a cell's fields, the paper's values).
+ROW_FIELDS = ("name", "paper", "experiment_by_column", "metric", "nms", "schedule", "source", "experiment",
+              "experiments")
 # ``holds_if`` operators: the side of the threshold that supports a claim.
 SIDES = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
@@ -80,15 +87,16 @@ def load_yaml(path: Path) -> dict:
         raise O2FError(f"cannot read {path}: {err}") from err
 
 
-def check_claims_schema(spec: dict) -> None:
-    """The claims' and references' shape (workflow/schemas/claims.schema.yaml), as one line."""
+def check_schema(spec: dict) -> None:
+    """configs/tables.yaml's shape (workflow/schemas/tables.schema.yaml, claims.schema.yaml), as one line."""
     import jsonschema
 
-    schema = load_yaml(CLAIMS_SCHEMA)
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(spec))
-    if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        raise O2FError(f"configs/tables.yaml: {where or 'top level'}: {error.message}")
+    for path in SCHEMAS:
+        validator = jsonschema.Draft202012Validator(load_yaml(path))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(spec))
+        if error is not None:
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+            raise O2FError(f"configs/tables.yaml: {where or 'top level'}: {error.message}")
 
 
 def _placeholder(cell: CellRef):
@@ -112,7 +120,14 @@ class Plan:
         if self.scale not in scales:
             raise O2FError(f"unknown scale '{self.scale}'; choose one of {', '.join(scales)}")
         self.scale_settings = scales[self.scale]
-        check_claims_schema(spec)
+        check_schema(spec)
+        for table in self.tables:
+            self.check_rows(table)
+            self.cells(table)  # names an unknown experiment or a cell without a metric now, not in a job
+        for figure, shown in self.figures.items():
+            for experiment in [c["experiment"] for c in shown.get("curves", [])] + shown.get("experiments", []):
+                if experiment not in self.experiments:
+                    raise O2FError(f"{figure} names unknown experiment '{experiment}'")
         self.references = {table: self.reference_cell(table) for table in self.tables}
         self.claims = [self.claim(entry) for entry in spec.get("claims") or []]
         ids = [claim.id for claim in self.claims]
@@ -138,6 +153,15 @@ class Plan:
     def schedule_runs(self, schedule: str) -> bool:
         return schedule in self.scale_settings["schedules"]
 
+    def check_rows(self, table: str) -> None:
+        """A row's keys are a cell's fields or the table's labels: a typo is named, not shown as a label."""
+        labels = self.tables[table].get("labels", [])
+        for row in self.tables[table]["rows"]:
+            stray = [key for key in row if key not in ROW_FIELDS and key not in labels]
+            if stray:
+                raise O2FError(f"{table}: row {row['name']} has unknown key '{stray[0]}' (the table's labels: "
+                               f"{', '.join(labels) or 'none'})")
+
     def cells(self, table: str) -> list[tuple[str, str, Cell]]:
         """(row name, column name, cell) for every cell of a table, in display order."""
         spec = self.tables[table]
@@ -153,6 +177,9 @@ class Plan:
                 missing = "not implemented" if experiment is None else ""
                 if not self.schedule_runs(schedule):
                     experiment, missing = None, "not run at this scale"
+                if "metric" not in merged:
+                    raise O2FError(f"{table}: row {row['name']}, column {column['name']} has no metric (give one "
+                                   "in the table's cell, the column or the row)")
                 paper = row.get("paper", {}).get(column["name"])
                 out.append((row["name"], column["name"], Cell(experiment, merged["metric"], merged.get("nms", False),
                                                                paper, missing, merged.get("source", "metrics"))))
@@ -289,6 +316,24 @@ class Plan:
         needed = dict.fromkeys(e for claim in self.claims for e in claim.experiments if e in configured)
         return [self.metrics_file(e, s) for e in needed for s in self.settings["seeds"]]
 
+    # --- what each report reads -----------------------------------------------------------------
+    def report_digest(self, name: str) -> str:
+        """A digest of what the report ``name`` (a table, a figure, CLAIMS or INDEX) reads from
+        ``configs/tables.yaml`` and the settings: a report rule's param, so editing one table's
+        paper value re-renders that table (and the index after it) and nothing else."""
+        if name == CLAIMS:
+            configured = set(self.experiments_for())
+            read = [self.spec.get("claims"), [{n: asdict(c) for n, c in claim.cells.items()} for claim in self.claims],
+                    sorted(e for claim in self.claims for e in claim.experiments if e in configured)]
+        elif name == INDEX:
+            read = [[n, {**self.tables, **self.figures}.get(n, {}).get("title")] for n in self.settings["tables"]]
+        elif name in self.figures:
+            read = self.figures[name]
+        else:
+            read = [self.tables[name], [[row, column, asdict(cell)] for row, column, cell in self.cells(name)]]
+        text = json.dumps([read, self.scale, self.settings["seeds"]], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     # --- paths and commands ------------------------------------------------------------------
     def work_dir(self, experiment: str, seed: int) -> str:
         return f"{self.settings['work_root']}/{self.scale}/{experiment}/seed{seed}"
@@ -310,12 +355,14 @@ class Plan:
         return [self.speed_file(e) for e in sorted(names)]
 
     def experiment_args(self, experiment: str, *options: str) -> str:
-        """``CONFIG --scale S OPTIONS... [--cfg-options K=V...]``: an experiment on the o2f command line."""
+        """``CONFIG --scale S OPTIONS... [--overrides JSON]``: an experiment on the o2f command line. The
+        overrides travel as JSON, so a value reaches mmengine as written (a string with a comma or
+        ``=``, a list, a dict), not re-parsed from ``K=V`` text."""
         spec = self.experiments[experiment]
         args = [spec["config"], "--scale", self.scale, *options]
         overrides = spec.get("overrides") or {}
         if overrides:
-            args += ["--cfg-options", *(f"{k}={v}" for k, v in overrides.items())]
+            args += ["--overrides", json.dumps(overrides, sort_keys=True)]
         return shlex.join(args)
 
     def speed_command(self, experiment: str) -> str:
@@ -344,23 +391,31 @@ class Plan:
                 raise O2FError(f"dataset root {root} does not exist; download the dataset there (see README) "
                                f"or set scales.{self.scale}.datasets.{family} in configs/pipeline.yaml")
 
-    def rows_using(self, experiment: str) -> str:
-        """"table:row" of every table cell that shows this experiment (an MLflow tag)."""
-        found: dict[str, None] = {}
+    def run_tags(self, experiment: str) -> dict[str, str]:
+        """The MLflow tags of an experiment's runs: its name and the tables and "table:row" cells that
+        show it. Derived from the plan inside the job, so a new table showing a finished run changes
+        no job's params and Snakemake retrains nothing."""
+        rows: dict[str, None] = {}
         for table in self.tables:
             for row, _, cell in self.cells(table):
                 if cell.experiment == experiment:
-                    found.setdefault(f"{table}:{row}")
-        return ";".join(found)
+                    rows.setdefault(f"{table}:{row}")
+        tables = [t for t in [*self.tables, *self.figures] if experiment in self.experiments_for([t])]
+        return {"experiment": experiment, "tables": ",".join(tables), "rows": ";".join(rows)}
 
     def train_command(self, experiment: str, seed: int) -> str:
-        """The ``o2f train`` arguments of one job (config, scale, overrides, MLflow run and tags)."""
+        """The ``o2f train`` arguments of one job: the experiment's identity (name, config, overrides,
+        scale, seed) and where it writes (work dir, MLflow run); nothing that another table could change."""
         return self.experiment_args(
             experiment, "--work-dir", self.work_dir(experiment, seed), "--seed", str(seed),
             "--mlflow-uri", self.settings["mlflow"]["tracking_uri"],
             "--mlflow-experiment", self.settings["mlflow"]["experiment"], "--run-name", f"{experiment}-seed{seed}",
-            "--tag", f"experiment={experiment}", "--tag", f"tables={self.tables_using(experiment)}",
-            "--tag", f"rows={self.rows_using(experiment)}")
+            "--experiment", experiment)
 
-    def tables_using(self, experiment: str) -> str:
-        return ",".join(t for t in [*self.tables, *self.figures] if experiment in self.experiments_for([t]))
+
+def job_plan(scale: str, root: Path | None = None) -> Plan:
+    """The plan as a DAG job reads it: ``configs/tables.yaml`` with ``configs/pipeline.yaml``'s
+    settings at the job's scale, from the job's working directory."""
+    root = root or Path.cwd()
+    settings = {**load_yaml(root / "configs" / "pipeline.yaml"), "scale": scale, "tables": ["all"]}
+    return Plan.from_files(root / "configs" / "tables.yaml", settings, root)

@@ -17,7 +17,6 @@ from mmengine.runner import Runner
 
 from .config import load_config
 from .engine.hooks import device_name
-from .models.dual_postprocess import DualPostProcessMixin
 
 
 def device_label(device: str) -> str:
@@ -43,12 +42,11 @@ def measure(config: str, scale: str, device: str, images: int = 15, warmup: int 
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).to(device).eval()
     head = model.bbox_head
-    DualPostProcessMixin.keep_candidates = True
     cfg.val_dataloader.batch_size = 1
     with DefaultScope.overwrite_default_scope("mmdet"):  # as the Runner would, for the dataset types
         loader = Runner.build_dataloader(cfg.val_dataloader)
     timings: dict[str, list[float]] = {"forward": [], "post": [], "nms": []}
-    with torch.no_grad():
+    with torch.no_grad(), head.keeping_candidates():
         for index, batch in enumerate(loader):
             if index >= warmup + images:
                 break
@@ -71,7 +69,6 @@ def measure(config: str, scale: str, device: str, images: int = 15, warmup: int 
             if index >= warmup:
                 for key, value in (("forward", t1 - t0), ("post", t2 - t1), ("nms", t3 - t2)):
                     timings[key].append(value * 1000)
-    DualPostProcessMixin.keep_candidates = False
     forward, post, nms = (statistics.median(timings[k]) for k in ("forward", "post", "nms"))
     # The dual evaluation runs NMS inside ``post`` for every model: subtract it to get the selection.
     return {"forward": forward, "select": max(post - nms, 0.0), "nms": nms}

@@ -21,12 +21,37 @@ def settings(repo_root, **changes) -> dict:
     return {**yaml.safe_load((repo_root / "configs/pipeline.yaml").read_text()), **changes}
 
 
-def project_copy(repo_root: Path, where: Path) -> Path:
-    """A working directory with the DAG's files linked in, so runs never touch the repository."""
+def project_copy(repo_root: Path, where: Path, own_tables: bool = False) -> Path:
+    """A working directory with the DAG's files linked in, so runs never touch the repository;
+    ``own_tables``: configs/tables.yaml is a copy the test may edit (the rest stays linked)."""
     where.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "workflow", "configs"):
+    for name in ("Snakefile", "workflow", *([] if own_tables else ["configs"])):
         (where / name).symlink_to(repo_root / name)
+    if own_tables:
+        (where / "configs").mkdir()
+        for path in (repo_root / "configs").iterdir():
+            if path.name != "tables.yaml":
+                (where / "configs" / path.name).symlink_to(path)
+        write_tables(where, yaml.safe_load((repo_root / "configs/tables.yaml").read_text()))
     return where
+
+
+def write_tables(work: Path, spec: dict) -> None:
+    (work / "configs/tables.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def fake_finished_dag(work: Path, *args: str) -> None:
+    """Every job of the DAG as finished, recorded by Snakemake as its own (a forced ``--touch`` writes
+    each job's metadata: params, code, inputs) over empty outputs; nothing runs."""
+    summary = snakemake(work, "--summary", *args)
+    assert summary.returncode == 0, summary.stderr[-2000:]
+    for line in summary.stdout.splitlines():
+        path, *fields = line.split("\t")
+        if fields and path != "output_file" and not (work / path).exists():
+            (work / path).parent.mkdir(parents=True, exist_ok=True)
+            (work / path).touch()
+    done = snakemake(work, "--touch", "--forceall", "--cores", "1", *args)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def activated_env(env: dict | None = None) -> dict:
@@ -41,7 +66,9 @@ def snakemake(cwd: Path, *args: str, env: dict | None = None) -> subprocess.Comp
 
 
 def job_counts(output: str) -> dict[str, int]:
-    """The "Job stats" block of a Snakemake plan as {rule: count}."""
+    """The "Job stats" block of a Snakemake plan as {rule: count}; {} for "Nothing to be done"."""
+    if "Job stats:" not in output and "Nothing to be done" in output:
+        return {}
     block = output.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
     return {rule: int(count) for rule, count in (line.split() for line in block) if rule != "total"}
 

@@ -22,6 +22,8 @@ from mmengine.registry import init_default_scope  # noqa: E402
 import o2f.plugin  # noqa: E402,F401
 from o2f.config import load_config  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a full-scale model and optimiser per config
+
 REPO = Path(__file__).resolve().parent.parent
 EXPERIMENTS = yaml.safe_load((REPO / "configs/tables.yaml").read_text())["experiments"]
 CONFIGS = sorted({entry["config"] for entry in EXPERIMENTS.values()})

@@ -78,3 +78,12 @@ def test_missing_config_file(capsys, tmp_path):
     code, err = run_cli(capsys, "train", str(tmp_path / "nope.py"), "--work-dir", str(tmp_path))
     assert code == 2
     assert_one_line(err, "nope.py does not exist")
+
+
+def test_overrides_that_are_not_a_json_object(capsys, repo_root, tmp_path):
+    for overrides, expected in (('{"model.bbox_head.num_classes": 3', "--overrides is not JSON"),
+                                ('["model.bbox_head.num_classes", 3]', "--overrides expects a JSON object")):
+        code, err = run_cli(capsys, "train", str(repo_root / FCOS), "--scale", "ci", "--work-dir", str(tmp_path),
+                            "--overrides", overrides)
+        assert code == 2
+        assert_one_line(err, expected)

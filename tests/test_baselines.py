@@ -173,6 +173,7 @@ def test_hybrid_epoch_switches_assigner_at_the_configured_epoch():
     assert isinstance(head.current_assigner(), POTOAssigner)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", EXPERIMENT_CONFIGS, ids=lambda p: p.stem)
 def test_every_config_trains_one_iteration_at_ci_scale(config, in_tmp_with_data):
     cfg = load_config(REPO / config, "ci")

@@ -213,6 +213,7 @@ def test_expression_grammar_and_linear_form():
         Expression("__import__('os')")
 
 
+@pytest.mark.slow
 def test_claims_target_trains_every_claims_runs_at_the_configured_seeds(repo_root, tmp_path):
     """`--config 'tables=[claims]' 'seeds=[0,1,2]'`: 18 experiments x 3 seeds and the claims report; the
     seeds arrive from the command line as text."""
@@ -227,6 +228,7 @@ def test_claims_target_trains_every_claims_runs_at_the_configured_seeds(repo_roo
     assert counts["train"] == 18 * 3 and counts["claims_report"] == 1 and "table" not in counts
 
 
+@pytest.mark.slow
 def test_listed_claims_train_only_their_runs(repo_root, tmp_path):
     """`claims=[1,2,3,4,5,6,7,8a,8b]` (ids from the command line, numbers as integers) trains the six
     Table 5 runs claims 1-8 compare; an unknown id stops in one line."""

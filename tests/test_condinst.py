@@ -129,6 +129,7 @@ def o2f_model(in_tmp_with_data):
     return cfg, model, loader
 
 
+@pytest.mark.slow
 def test_one_to_few_mask_loss_falls_on_cpu(o2f_model):
     cfg, model, loader = o2f_model
     batch = {key: value[:2] for key, value in next(iter(loader)).items()}
@@ -146,6 +147,7 @@ def test_one_to_few_mask_loss_falls_on_cpu(o2f_model):
     assert last < 0.75 * first, mask_losses
 
 
+@pytest.mark.slow
 def test_both_variants_get_masks_and_the_nms_free_one_skips_nms(o2f_model, monkeypatch):
     """NMS (mocked to keep only the best box) runs once per image for the NMS variant; the NMS-free
     variant is the plain score-ranked top-100 of the same candidates, each with its mask."""
@@ -177,6 +179,7 @@ def test_both_variants_get_masks_and_the_nms_free_one_skips_nms(o2f_model, monke
         assert "param_preds" not in without_nms
 
 
+@pytest.mark.slow
 def test_no_candidate_gives_empty_variants(o2f_model):
     _, model, loader = o2f_model
     model.bbox_head.test_cfg.score_thr = 1.1  # nothing passes
@@ -204,6 +207,7 @@ def test_configs_keep_the_paper_schedule_and_load_masks():
 FEW_DETECTIONS = {"model.test_cfg.score_thr": 0.0, "model.test_cfg.max_per_img": 10}  # an untrained model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [c for c in CONFIGS if "_1x_" in c.name and not c.name.startswith("o2f")],
                          ids=lambda p: p.stem)
 def test_each_setting_trains_and_predicts_both_variants_at_ci_scale(config, in_tmp_with_data):
@@ -222,6 +226,7 @@ def test_each_setting_trains_and_predicts_both_variants_at_ci_scale(config, in_t
             assert 0 < len(result) <= 10 and result.masks.shape == (len(result), *sample.ori_shape)
 
 
+@pytest.mark.slow
 def test_mask_ap_and_ar_with_and_without_nms(in_tmp_with_data):
     cfg = load_config(O2F, "ci", FEW_DETECTIONS)
     metrics = build_runner(cfg, in_tmp_with_data / "work", resume=False).val_loop.run()

@@ -65,6 +65,7 @@ def test_nms_keep_mask_by_hand():
     assert capped[0, 1].tolist() == [False, False, True, False, False]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [O2F, POTO_3DMF, FCOS])
 def test_fixed_shape_post_processing_equals_mmdet_predict(repo_root, config):
     """Random weights, every candidate above a 0 threshold: up to 100 detections chosen among hundreds
@@ -87,6 +88,7 @@ def test_fixed_shape_post_processing_equals_mmdet_predict(repo_root, config):
     assert torch.all(scores[0, :-1] >= scores[0, 1:])  # best first
 
 
+@pytest.mark.slow
 def test_padding_rows_marked(repo_root):
     model = random_detector(repo_root, O2F, 0.99)  # nothing scores 0.99 with random weights
     with torch.no_grad():

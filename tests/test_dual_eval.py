@@ -49,6 +49,19 @@ def test_post_process_returns_both_variants():
     assert len(result.metainfo["with_nms"]) == 3  # each duplicate suppressed at IoU 0.6
 
 
+def test_candidates_are_kept_by_one_head_and_only_within():
+    """The speed benchmark's switch is per head and undone on exit, an exception included."""
+    head, other = small_head(nms_free=True), small_head(nms_free=True)
+    cfg = ConfigDict(head.test_cfg)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        with head.keeping_candidates():
+            kept = head._bbox_post_process(predictions_with_duplicates(), cfg)
+            assert len(kept.metainfo["candidates"]) == 6  # all six, before NMS and top-k
+            assert "candidates" not in other._bbox_post_process(predictions_with_duplicates(), cfg).metainfo
+            raise RuntimeError("interrupted")
+    assert "candidates" not in head._bbox_post_process(predictions_with_duplicates(), cfg).metainfo
+
+
 def test_duplicates_lower_nms_free_ap_and_nms_restores_it(tmp_path):
     write_gt(tmp_path / "gt.json")
     head = small_head(nms_free=True)

@@ -103,6 +103,7 @@ def test_objectness_branch_depth(num_convs):
     assert head.obj_convs[-1].conv.out_channels == 64 and head.conv_centerness.in_channels == 64
 
 
+@pytest.mark.slow
 def test_hook_gives_the_head_the_right_temperature_after_resume(repo_root, in_tmp_with_data):
     overrides = {"train_cfg.max_epochs": 3, "param_scheduler.1.T_max": 3, "param_scheduler.1.end": 3}
     work = in_tmp_with_data / "work"

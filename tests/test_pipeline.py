@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dag import TINY, TINY_EXPERIMENTS, job_counts, local_tiny_run, project_copy, settings, snakemake
+from dag import (
+    TINY,
+    TINY_EXPERIMENTS,
+    fake_finished_dag,
+    job_counts,
+    local_tiny_run,
+    project_copy,
+    settings,
+    snakemake,
+    write_tables,
+)
 
 from o2f.errors import O2FError
 from o2f.pipeline import Plan
@@ -25,6 +35,7 @@ def refused_url() -> str:
         return f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
+@pytest.mark.slow
 def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(repo_root, tmp_path):
     plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, scale="full", tables=["all"]),
                            root=repo_root)
@@ -45,6 +56,7 @@ def test_full_scale_plan_covers_every_table_and_trains_shared_experiments_once(r
     assert counts["table"] == len(plan.tables) and counts["figure"] == len(plan.figures)
 
 
+@pytest.mark.slow
 def test_default_target_is_the_headline_set_at_demo_scale(repo_root, tmp_path):
     """`snakemake --cores all` plans the headline of Table 5 (FCOS, POTO, POTO+3DMF+Aux (ATSS),
     one-to-few) and Figures 5 and 6 on the demo data: four trainings, each run once."""
@@ -63,6 +75,7 @@ def test_default_target_is_the_headline_set_at_demo_scale(repo_root, tmp_path):
     assert "speed" not in counts and counts["table"] == 1 and counts["demo_trees"] == 1
 
 
+@pytest.mark.slow
 def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
     work = project_copy(repo_root, tmp_path / "bad")
     server = refused_url()
@@ -93,6 +106,9 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["o2f"])
     assert sorted(runs["tags.experiment"]) == TINY_EXPERIMENTS
+    ours = runs[runs["tags.experiment"] == "o2f_r50_1x"].iloc[0]  # tags the job read from the plan itself
+    assert {"hybrid_epoch", "figure5"} <= set(ours["tags.tables"].split(","))
+    assert "hybrid_epoch:Ours" in ours["tags.rows"].split(";")
     history = mlflow.tracking.MlflowClient().get_metric_history(runs["run_id"][0], "coco/nonms_bbox_mAP")
     assert [m.step for m in history] == [1, 2]  # one value per epoch
 
@@ -107,6 +123,92 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
     os.remove(work / metrics)
     retrain = snakemake(work, "-n", "--cores", "2", metrics, *config)
     assert job_counts(retrain.stdout) == {"train": 1}
+
+
+@pytest.mark.slow
+def test_a_table_or_row_reusing_a_trained_experiment_trains_nothing(repo_root, tmp_path):
+    """A job's params are the experiment's identity only: a new table and a new row showing a finished
+    run render reports and retrain nothing under Snakemake's default rerun triggers."""
+    work = project_copy(repo_root, tmp_path / "reuse", own_tables=True)
+    config = ["--config", "scale=ci", "tables=[hybrid_epoch]"]
+    fake_finished_dag(work, *config)
+    done = snakemake(work, "-n", *config)
+    assert job_counts(done.stdout + done.stderr) == {}
+
+    spec = yaml.safe_load((work / "configs/tables.yaml").read_text())
+    spec["tables"]["hybrid_epoch"]["rows"].append({"name": "Ours again", "experiments": {"1x": "o2f_r50_1x"}})
+    spec["tables"]["reuse"] = {"title": "One-to-few once more.", "cell": {"metric": "bbox_mAP", "nms": False},
+                               "columns": [{"name": "AP", "experiment": "o2f_r50_1x"}], "rows": [{"name": "Ours"}]}
+    write_tables(work, spec)
+    done = snakemake(work, "-n", "--config", "scale=ci", "tables=[hybrid_epoch,reuse]")
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = job_counts(done.stdout)
+    assert "train" not in counts and counts["table"] == 2, done.stdout[-2000:]  # the new table, the longer one
+
+
+@pytest.mark.slow
+def test_editing_a_paper_value_re_renders_that_table_and_the_index_only(repo_root, tmp_path):
+    """The report rules declare what they read from tables.yaml (a digest param per report): a paper
+    value re-renders its table and the index; a figure's title its figure and the index."""
+    work = project_copy(repo_root, tmp_path / "edit", own_tables=True)
+    config = ["--config", "scale=ci", "tables=[hybrid_epoch,headline,figure5]"]
+    fake_finished_dag(work, *config)
+    done = snakemake(work, "-n", *config)
+    assert job_counts(done.stdout + done.stderr) == {}, done.stdout[-2000:]  # the digests are stable
+
+    spec = yaml.safe_load((work / "configs/tables.yaml").read_text())
+    spec["tables"]["hybrid_epoch"]["rows"][1]["paper"]["AP(1x)"] = 39.5
+    write_tables(work, spec)
+    done = snakemake(work, "-n", *config)
+    assert job_counts(done.stdout) == {"table": 1, "index": 1, "all": 1}, done.stdout[-2000:]
+    assert "wildcards: table=hybrid_epoch" in done.stdout
+
+    spec["tables"]["hybrid_epoch"]["rows"][1]["paper"]["AP(1x)"] = 39.0  # back: nothing to do again
+    spec["figures"]["figure5"]["title"] = "Figure 5, renamed."
+    write_tables(work, spec)
+    done = snakemake(work, "-n", *config)
+    assert job_counts(done.stdout) == {"figure": 1, "index": 1, "all": 1}, done.stdout[-2000:]
+
+
+def test_a_job_tags_its_run_with_the_tables_and_rows_that_show_it(repo_root, monkeypatch):
+    """The job gets the experiment's name; the tables and rows come from the plan where it runs."""
+    import shlex
+
+    from o2f.cli import build_parser, mlflow_settings
+
+    monkeypatch.chdir(repo_root)
+    plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, scale="ci"), root=repo_root)
+    command = plan.train_command("o2f_r50_1x", 0)
+    assert "table" not in command and "rows" not in command  # nothing a new table could change
+    tags = mlflow_settings(build_parser().parse_args(["train", *shlex.split(command)]), {})["tags"]
+    assert tags["experiment"] == "o2f_r50_1x"
+    assert {"table5", "headline", "hybrid_epoch", "figure5", "figure6"} <= set(tags["tables"].split(","))
+    assert "table1" not in tags["tables"].split(",")  # Table 1 shows o2o_r50_1x and static labels, not this run
+    assert "hybrid_epoch:Ours" in tags["rows"].split(";") and "table5:Ours-3convs" in tags["rows"].split(";")
+
+
+def test_overrides_reach_the_config_as_written(repo_root, monkeypatch):
+    """tables.yaml's overrides travel to mmengine as JSON: a string with a comma or '=' stays a string,
+    a list a list, a dict a dict (``K=V`` text re-parsed by DictAction made "a,b" a list)."""
+    import shlex
+
+    from o2f.cli import build_parser, experiment_config
+
+    overrides = {"val_dataloader.dataset.data_prefix.img": "images,extra/",
+                 "model.backbone.out_indices": [1, 2, 3],
+                 "model.test_cfg.nms": {"type": "nms", "iou_threshold": 0.5},
+                 "val_evaluator.ann_file": "data/x=y/val.json"}
+    spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())
+    spec["experiments"]["odd"] = {"config": "configs/o2f/o2f_r50_fpn_1x_coco.py", "overrides": overrides}
+    plan = Plan(spec, settings(repo_root, scale="ci"), root=repo_root)
+    monkeypatch.chdir(repo_root)
+    for command, line in (("train", plan.train_command("odd", 0)), ("speed", plan.speed_command("odd"))):
+        cfg = experiment_config(build_parser().parse_args([command, *shlex.split(line)]))
+        assert cfg.val_dataloader.dataset.data_prefix.img == "images,extra/"
+        assert cfg.model.backbone.out_indices == [1, 2, 3]
+        assert cfg.model.test_cfg.nms.to_dict() == {"type": "nms", "iou_threshold": 0.5}
+        assert cfg.val_evaluator.ann_file == "data/x=y/val.json"
+        assert cfg.model.test_cfg.max_per_img == 100  # the rest of the dict it overrode is kept
 
 
 def write_final(work: Path, experiment: str, seed: int, final: dict) -> None:
@@ -135,13 +237,42 @@ def test_demo_report_cells_show_spread_and_difference_to_the_reference_row(repo_
     assert frame.loc[9, "AP(3x)"] == "not run at this scale"
 
 
-def test_unknown_experiment_in_a_table_is_named(repo_root):
+def _set(spec: dict, path: str, value) -> None:
+    """Set (or with value None, delete) the entry at a /-separated path, list indices as numbers."""
+    *parents, last = [int(part) if part.isdigit() else part for part in path.split("/")]
+    for part in parents:
+        spec = spec[part]
+    if value is None:
+        del spec[last]
+    else:
+        spec[last] = value
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("tabels", {}, "top level: Additional properties are not allowed ('tabels' was unexpected)"),
+    ("tables/table2/colums", [], "tables.table2: Additional properties are not allowed ('colums' was unexpected)"),
+    ("tables/table1/columns/0/metrc", "bbox_mAP", "tables.table1.columns[0]: Unevaluated properties are not "
+                                                  "allowed ('metrc' was unexpected)"),
+    ("experiments/o2f_r50_1x/overides", {}, "experiments.o2f_r50_1x: Additional properties are not allowed"),
+    ("tables/table4/rows/0/experment", "o2f_r50_1x", "table4: row Add has unknown key 'experment' "
+                                                     "(the table's labels: alpha)"),
+    ("tables/table1/columns/0/experiment", "no_such_run", "table1: row AP names unknown experiment 'no_such_run'"),
+    ("tables/table3/rows/0/experiment_by_column/T_max=0.7", "no_such_run", "unknown experiment 'no_such_run'"),
+    ("figures/figure5/curves/0/experiment", "no_such_run", "figure5 names unknown experiment 'no_such_run'"),
+    ("tables/table1/cell/metric", None, "table1: row AP, column one-to-one has no metric"),
+    ("tables/table5/columns/0/metric", None, "table5: row FCOS, column AP(1x) has no metric"),
+])
+def test_tables_yaml_is_checked_at_load_in_one_line(repo_root, path, value, expected):
+    """An unknown key, an unknown experiment or a cell without a metric stops the plan at load (before
+    any job), in one line naming it, whichever table it is in."""
     spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())
-    spec["tables"]["table1"]["columns"][0]["experiment"] = "no_such_run"
-    with pytest.raises(O2FError, match="unknown experiment 'no_such_run'"):  # at load: a claim reads Table 1
-        Plan(spec, settings(repo_root), root=repo_root).experiments_for(["table1"])
+    _set(spec, path, value)
+    with pytest.raises(O2FError) as err:
+        Plan(spec, settings(repo_root), root=repo_root)
+    assert expected in str(err.value) and "\n" not in str(err.value), str(err.value)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", sorted(yaml.safe_load(
     (Path(__file__).resolve().parent.parent / "configs/tables.yaml").read_text())["experiments"]))
 def test_every_experiment_of_the_tables_builds(repo_root, experiment):

@@ -232,6 +232,7 @@ def test_lock_without_flock_checks_the_holder_pid_and_host(tmp_path, monkeypatch
         WorkDirLock(tmp_path).acquire()
 
 
+@pytest.mark.slow
 def test_rerun_of_a_finished_work_dir_restores_its_output_and_trains_nothing(ci_dir, reference, monkeypatch):
     """`snakemake --rerun-incomplete` deletes the output of a job it lost track of (one orphaned by a
     killed snakemake that then finished); the rerun writes it again from what the work dir holds."""
@@ -246,6 +247,7 @@ def test_rerun_of_a_finished_work_dir_restores_its_output_and_trains_nothing(ci_
     assert run.info.status == "FINISHED" and histories(ci_dir, run) == steps_before
 
 
+@pytest.mark.slow
 def test_changed_option_or_seed_on_rerun_stops_in_one_line(ci_dir, reference, capsys, monkeypatch):
     monkeypatch.chdir(ci_dir)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
@@ -277,6 +279,7 @@ def test_no_resume_moves_the_earlier_training_aside_and_starts_a_new_run(ci_dir,
     assert only_run(ci_dir, "reference").info.run_id == (aside / "mlflow_run_id").read_text()
 
 
+@pytest.mark.slow
 def test_failures_mark_the_run_failed_and_retries_continue_it(tmp_path, synthetic_root, capsys, monkeypatch):
     """A start that dies after creating its run, then an image that breaks mid-training: each leaves
     the one run FAILED with the reason; the fixed rerun continues that run to FINISHED."""

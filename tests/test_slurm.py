@@ -10,6 +10,8 @@ from dag import TINY, VENV_BIN, activated_env, local_tiny_run, project_copy, res
 
 from o2f.slurm_local import PACKAGES, LocalSlurm, missing_tools
 
+pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakemake runs on it
+
 PROFILE = ["--profile", "workflow/profiles/slurm"]
 # The plugin's first status check waits 40 s by default, a sensible pace on a busy cluster; not here.
 QUICK_POLL = ["--slurm-init-seconds-before-status-checks", "1"]
@@ -47,7 +49,6 @@ def test_jobs_get_the_callers_environment(slurm, tmp_path):
     assert out.read_text().split() == [f"{VENV_BIN}/python", f"{VENV_BIN}/snakemake"]
 
 
-@pytest.mark.slow
 def test_tiny_dag_runs_every_rule_as_a_slurm_job_and_reports_as_the_local_executor(slurm, repo_root, tmp_path,
                                                                                   tmp_path_factory):
     work = project_copy(repo_root, tmp_path / "slurm")

@@ -19,6 +19,7 @@ def test_table_values_from_one_measurement():
     assert table_value(speed, "fps", False) == pytest.approx(1000 / 28.0)  # NMS-free: no NMS time
 
 
+@pytest.mark.slow
 def test_measure_times_a_model_at_ci_scale(repo_root, in_tmp_with_data):
     speed = measure(str(repo_root / FCOS), "ci", "cpu", images=3, warmup=1)
     assert speed.keys() == {"forward", "select", "nms"}

@@ -12,6 +12,8 @@ import o2f.plugin  # noqa: E402,F401
 from o2f.config import load_config  # noqa: E402
 from o2f.train import build_runner  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here trains
+
 FCOS = "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py"
 
 

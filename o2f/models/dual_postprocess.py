@@ -6,6 +6,9 @@ Every head in this project mixes this in, so each validation reports both number
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from mmengine.structures import InstanceData
 
 NMS_FIELD = "pred_instances_nms"
@@ -26,7 +29,18 @@ class DualPostProcessMixin:
     ``NO_NMS_FIELD`` for :class:`o2f.evaluation.DualNMSCocoMetric`.
     """
 
-    keep_candidates = False  # the speed benchmark sets it to time NMS on the same candidates
+    keep_candidates = False  # per head, within ``keeping_candidates``
+
+    @contextmanager
+    def keeping_candidates(self) -> Iterator[None]:
+        """Within: this head's predictions also carry their pre-NMS ``candidates`` (the speed benchmark
+        times NMS on them); after, even on an exception, they do not."""
+        before = self.keep_candidates
+        self.keep_candidates = True
+        try:
+            yield
+        finally:
+            self.keep_candidates = before
 
     def _bbox_post_process(self, results, cfg, rescale=False, with_nms=True, img_meta=None):
         candidates = super()._bbox_post_process(results, cfg, rescale=rescale, with_nms=False,

@@ -4,10 +4,13 @@ import sys
 from snakemake.utils import validate
 
 from o2f.errors import O2FError
-from o2f.pipeline import Plan
+from o2f.pipeline import INDEX, Plan
 
 
 configfile: "configs/pipeline.yaml"
+
+
+TABLES = "configs/tables.yaml"  # the experiments, tables, figures and claims
 
 
 try:
@@ -17,7 +20,7 @@ except Exception as err:  # one line naming the bad setting, not a schema dump
     sys.exit(f"o2f: error: invalid DAG settings: {lines[1] if len(lines) > 1 else lines[0]}")
 
 try:
-    PLAN = Plan.from_files("configs/tables.yaml", config)
+    PLAN = Plan.from_files(TABLES, config)
     PLAN.check_data_roots()
     if config["mlflow"]["tracking_uri"].startswith("http"):
         from o2f.tracking import client

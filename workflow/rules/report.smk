@@ -1,14 +1,20 @@
 # Tables, figures, the claims report and the index page, rendered from finished experiments' metrics.
+# Each reads configs/tables.yaml (declared `ancient`: its time stamp alone reruns nothing); its `spec`
+# param is a digest of the part of it and of the settings that the report shows, so an edit re-renders
+# exactly the reports it changes (params are one of Snakemake's default rerun triggers).
 
 
 rule table:
     input:
         metrics=lambda w: PLAN.metrics_files([w.table]),
         speed=lambda w: PLAN.speed_files(w.table),
+        spec=ancient(TABLES),
     output:
         csv=f"{REPORTS}/{SCALE}/{{table}}.csv",
         md=f"{REPORTS}/{SCALE}/{{table}}.md",
         tex=f"{REPORTS}/{SCALE}/{{table}}.tex",
+    params:
+        spec=lambda w: PLAN.report_digest(w.table),
     wildcard_constraints:
         table="|".join(PLAN.tables),
     log:
@@ -21,10 +27,13 @@ rule table:
 
 rule figure:
     input:
-        lambda w: PLAN.metrics_files([w.figure]),
+        metrics=lambda w: PLAN.metrics_files([w.figure]),
+        spec=ancient(TABLES),
     output:
         png=f"{REPORTS}/{SCALE}/{{figure}}.png",
         pdf=f"{REPORTS}/{SCALE}/{{figure}}.pdf",
+    params:
+        spec=lambda w: PLAN.report_digest(w.figure),
     wildcard_constraints:
         figure="|".join(PLAN.figures),
     log:
@@ -38,10 +47,13 @@ rule figure:
 rule claims_report:
     """Every claim's verdict over the runs the configured tables train (the rest read "not run")."""
     input:
-        PLAN.claim_metrics_files(),
+        metrics=PLAN.claim_metrics_files(),
+        spec=ancient(TABLES),
     output:
         md=f"{REPORTS}/{SCALE}/claims.md",
         csv=f"{REPORTS}/{SCALE}/claims.csv",
+    params:
+        spec=PLAN.report_digest(CLAIMS),
     log:
         f"logs/{SCALE}/report/claims.log",
     conda:
@@ -52,9 +64,12 @@ rule claims_report:
 
 rule index:
     input:
-        [out for name in [*PLAN.settings["tables"], CLAIMS] for out in report_outputs(name)],
+        reports=[out for name in [*PLAN.settings["tables"], CLAIMS] for out in report_outputs(name)],
+        spec=ancient(TABLES),
     output:
         f"{REPORTS}/{SCALE}/index.html",
+    params:
+        spec=PLAN.report_digest(INDEX),
     log:
         f"logs/{SCALE}/report/index.log",
     conda:

@@ -6,7 +6,7 @@ from o2f.pipeline import Plan
 from o2f.reporting.claims import claims_frame, evaluate_claims, write_claims
 from o2f.reporting.results import Results
 
-plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
+plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 seeds = plan.settings["seeds"]
 frame = claims_frame(evaluate_claims(plan, Results(plan)), seeds)
 write_claims(frame, Path(snakemake.output.md).with_suffix(""), plan.scale, seeds)  # noqa: F821

@@ -6,7 +6,7 @@ from o2f.pipeline import Plan
 from o2f.reporting.figures import curves_figure, score_map_figure
 from o2f.reporting.results import Results
 
-plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
+plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 name = snakemake.wildcards.figure  # noqa: F821
 render = score_map_figure if plan.figures[name].get("kind") == "score_maps" else curves_figure
 render(plan, Results(plan), name, Path(snakemake.output.png).with_suffix(""))  # noqa: F821

@@ -6,7 +6,7 @@ from o2f.pipeline import Plan
 from o2f.reporting.index import render_index
 from o2f.reporting.results import Results
 
-plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
+plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 results = Results(plan)
 names = plan.settings["tables"]
 tables = {n: (plan.tables[n]["title"], Path(f"{n}.csv")) for n in names if n in plan.tables}

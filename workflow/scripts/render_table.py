@@ -6,7 +6,7 @@ from o2f.pipeline import Plan
 from o2f.reporting.results import Results
 from o2f.reporting.tables import cells_note, table_frame, write_table
 
-plan = Plan.from_files("configs/tables.yaml", snakemake.config)  # noqa: F821
+plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 name = snakemake.wildcards.table  # noqa: F821
 results = Results(plan)
 frame = table_frame(plan, results, name, seeds=True)
