@@ -153,7 +153,8 @@ def test_detect_draws_and_writes_coco_results_and_reports_bad_images(repo_root, 
     out = tmp_path / "out"
     code = main(["detect", str(repo_root / O2F), str(checkpoint), str(images / "val_0001.png"),
                  str(tmp_path / "missing.jpg"), str(broken), str(images / "val_0002.png"),
-                 "--scale", "ci", "--out", str(out), "--score-thr", "0.05"])
+                 "--scale", "ci", "--out", str(out), "--score-thr", "0.01",
+                 "--overrides", json.dumps({"model.test_cfg.score_thr": 0.01})])  # two ci epochs: low scores
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     errors = [line for line in err if line.startswith("o2f: error: ")]
@@ -165,7 +166,7 @@ def test_detect_draws_and_writes_coco_results_and_reports_bad_images(repo_root, 
     assert results and {r["file_name"] for r in results} <= {"val_0001.png", "val_0002.png"}
     # ids from the config's annotation file: val_0001.png is image 1, categories 1 and 2
     assert all(r["image_id"] == int(r["file_name"][4:8]) for r in results)
-    assert all(r["category_id"] in (1, 2) and r["score"] >= 0.05 and min(r["bbox"][2:]) >= 0 for r in results)
+    assert all(r["category_id"] in (1, 2) and r["score"] >= 0.01 and min(r["bbox"][2:]) >= 0 for r in results)
 
 
 @pytest.mark.slow
@@ -176,8 +177,8 @@ def test_detect_refuses_a_checkpoint_of_another_config(repo_root, trained_o2f, c
     code = main(["detect", str(repo_root / POTO), str(checkpoint), str(image), "--scale", "ci", "--out", str(out)])
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("o2f: error: ")]
     assert code == 2 and len(err) == 1
-    # one-to-few's centerness conv reads its 64-channel objectness convs; POTO's (none) the 32-channel tower
-    assert "'bbox_head.conv_centerness.weight' has shape (1, 64, 3, 3) in the checkpoint, (1, 32, 3, 3)" in err[0]
+    # plain POTO has no objectness branch (as in DeFCN), so one-to-few's first extra key is named
+    assert "'bbox_head.conv_centerness.weight' in the checkpoint is not in the model" in err[0]
     assert not out.exists()
 
 
