@@ -69,17 +69,8 @@ key="mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$variant-$pyver"
 mkdir -p "$WHEEL_CACHE/$key"
 if ! ls "$WHEEL_CACHE/$key"/mmcv-*.whl >/dev/null 2>&1; then
   say "building mmcv $MMCV_VERSION with compiled ops ($variant); takes minutes, done once"
-  build="$(mktemp -d)"
-  trap 'rm -rf "$build"' EXIT
-  "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation -d "$build" "mmcv==$MMCV_VERSION"
-  tar -xzf "$build"/mmcv-*.tar.gz -C "$build"
-  src="$(find "$build" -maxdepth 1 -type d -name 'mmcv-*' | head -1)"
-  # torch >= 2.10 ATen headers need C++20; mmcv 2.1.0 forces C++17.
-  sed -i 's/-std=c++17/-std=c++20/g; s/std=c++14/std=c++20/g' "$src/setup.py"
   if [[ "$has_cuda" == cuda ]]; then export FORCE_CUDA=1; fi
-  (cd "$src" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" CFLAGS=-g0 CXXFLAGS=-g0 \
-     "$VENV/bin/python" -m pip --disable-pip-version-check -q wheel --no-deps --no-build-isolation \
-     -w "$WHEEL_CACHE/$key" .)
+  bash "$ROOT/scripts/build_mmcv.sh" "$VENV/bin/python" "$MMCV_VERSION" "$WHEEL_CACHE/$key"
 fi
 
 say "installing the pinned stack and the o2f package"
