@@ -17,6 +17,9 @@ say() { printf '[setup] %s\n' "$*"; }
 
 # The stamp records what was installed; it is stale when pyproject.toml changes.
 want_stamp="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+# A torch index or a forced CUDA build asked for makes a different environment.
+[[ -n "${O2F_TORCH_INDEX_URL:-}" ]] && want_stamp+=" torch-index=$O2F_TORCH_INDEX_URL"
+[[ "${O2F_FORCE_CUDA:-0}" == 1 ]] && want_stamp+=" force-cuda"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" ]] \
    && "$VENV/bin/python" -c "import mmcv.ops, mmdet, o2f" 2>/dev/null; then
   say "environment up to date ($VENV)"
@@ -27,8 +30,12 @@ fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip wheel 'setuptools<80'
 
-say "installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION"
-"${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+# O2F_TORCH_INDEX_URL installs torch's build for another CUDA version (e.g. .../whl/cu126 for an older
+# driver); everything after follows the torch installed.
+torch_index=()
+[[ -n "${O2F_TORCH_INDEX_URL:-}" ]] && torch_index=(--index-url "$O2F_TORCH_INDEX_URL")
+say "installing torch $TORCH_VERSION and torchvision $TORCHVISION_VERSION${O2F_TORCH_INDEX_URL:+ from $O2F_TORCH_INDEX_URL}"
+"${PIP[@]}" install "${torch_index[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 
 # mmcv's build picks its OpenCV requirement from what is installed: install the pinned OpenCV
 # (the one mmengine requires) and numpy first, so the build pulls in nothing else.
@@ -42,27 +49,33 @@ PY
 "${PIP[@]}" install $(pin numpy opencv-python)
 
 # mmcv has no wheel for this torch: build it once from the PyPI sdist and cache the wheel,
-# keyed by mmcv, torch, CUDA availability and Python version.
+# keyed by mmcv, torch, CPU or CUDA version and architectures, and Python version.
 pyver="$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
 has_cuda="$("$VENV/bin/python" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')"
-key="mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$has_cuda-$pyver"
+toolchain=("$VENV/bin/python" "$ROOT/scripts/cuda_toolchain.py")
+if [[ "$has_cuda" == cpu && "${O2F_FORCE_CUDA:-0}" != 1 ]] && command -v nvidia-smi >/dev/null 2>&1; then
+  "${toolchain[@]}" driver || exit 1  # a driver too old for torch's CUDA: one line saying what to do
+fi
+variant="$has_cuda"
+if [[ "$has_cuda" == cuda || "${O2F_FORCE_CUDA:-0}" == 1 ]]; then
+  # an nvcc of torch's CUDA major version (found, or assembled from PyPI's compiler wheels) and the
+  # architectures to build: sets CUDA_HOME, TORCH_CUDA_ARCH_LIST and variant (e.g. cu130-sm90)
+  plan="$("${toolchain[@]}" plan --assemble-into "$VENV/cuda")" || exit 1
+  eval "$plan"
+  export CUDA_HOME TORCH_CUDA_ARCH_LIST
+  has_cuda=cuda
+fi
+key="mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$variant-$pyver"
 mkdir -p "$WHEEL_CACHE/$key"
 if ! ls "$WHEEL_CACHE/$key"/mmcv-*.whl >/dev/null 2>&1; then
-  say "building mmcv $MMCV_VERSION with compiled ops ($has_cuda); takes minutes, done once"
-  build="$(mktemp -d)"
-  trap 'rm -rf "$build"' EXIT
-  "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation -d "$build" "mmcv==$MMCV_VERSION"
-  tar -xzf "$build"/mmcv-*.tar.gz -C "$build"
-  src="$(find "$build" -maxdepth 1 -type d -name 'mmcv-*' | head -1)"
-  # torch >= 2.10 ATen headers need C++20; mmcv 2.1.0 forces C++17.
-  sed -i 's/-std=c++17/-std=c++20/g; s/std=c++14/std=c++20/g' "$src/setup.py"
+  say "building mmcv $MMCV_VERSION with compiled ops ($variant); takes minutes, done once"
   if [[ "$has_cuda" == cuda ]]; then export FORCE_CUDA=1; fi
-  (cd "$src" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" CFLAGS=-g0 CXXFLAGS=-g0 \
-     "$VENV/bin/python" -m pip --disable-pip-version-check -q wheel --no-deps --no-build-isolation \
-     -w "$WHEEL_CACHE/$key" .)
+  bash "$ROOT/scripts/build_mmcv.sh" "$VENV/bin/python" "$MMCV_VERSION" "$WHEEL_CACHE/$key"
 fi
 
 say "installing the pinned stack and the o2f package"
+# pip keeps an installed mmcv of the same version: a CUDA build replaces a CPU one explicitly.
+[[ "$variant" != cpu ]] && "${PIP[@]}" install --no-deps --force-reinstall "$WHEEL_CACHE/$key"/mmcv-*.whl
 # One resolver call with the built wheel named, so pip never falls back to the mmcv sdist.
 "${PIP[@]}" install "$WHEEL_CACHE/$key"/mmcv-*.whl -e "$ROOT[dev]"
 "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmengine, o2f; print('[setup] mmcv', mmcv.__version__, 'ops OK; mmdet', mmdet.__version__)"
