@@ -154,7 +154,7 @@ def check_training(checks: Checks, name: str, cfg, device: str, work_dir: Path, 
 
     from mmengine.hooks import Hook
 
-    from o2f.train import build_runner
+    from o2f.pipeline.train import build_runner
 
     class LastValMetrics(Hook):
         priority = "LOWEST"
@@ -178,7 +178,8 @@ def check_training(checks: Checks, name: str, cfg, device: str, work_dir: Path, 
 
 
 def print_speed(cfg_overrides: dict, device: str, images: int) -> None:
-    from o2f.speed import device_label, measure, table_value
+    from o2f.pipeline.reporting.results import table_value
+    from o2f.pipeline.speed import device_label, measure
 
     width, height = cfg_overrides["val_dataloader.dataset.pipeline.1.scale"]
     timing = {k: v for k, v in cfg_overrides.items() if k.startswith(("val_", "test_", "model."))}
@@ -199,7 +200,7 @@ def main() -> None:
     import torch
 
     import o2f.plugin  # noqa: F401  (registers the heads, metrics and hooks)
-    from o2f.config import load_config
+    from o2f.pipeline.config import load_config
 
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_check: torch sees no GPU (torch.cuda.is_available() is False); --device cpu for a smoke run")

@@ -26,11 +26,11 @@ import mmcv
 import numpy as np
 import torch
 
-from o2f.config import load_config
 from o2f.deploy.checkpoint import load_detector
 from o2f.deploy.end_to_end import EndToEndDetector
 from o2f.deploy.export import export_onnx, input_sizes
 from o2f.deploy.onnx_runtime import OnnxDetector
+from o2f.pipeline.config import load_config
 
 MODELS = {
     "fcos": ("FCOS (forward + NMS)",

@@ -17,11 +17,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from o2f.config import load_config
 from o2f.deploy.checkpoint import load_detector
 from o2f.deploy.export import export_onnx
 from o2f.deploy.parity import compare
 from o2f.errors import O2FError, run_reporting_errors
+from o2f.pipeline.config import load_config
 
 BOX_TOLERANCE, AP_TOLERANCE = 1e-3, 0.1
 

@@ -18,8 +18,8 @@ import time
 import torch
 from mmengine.config import DictAction
 
-from o2f.config import load_config
-from o2f.train import build_runner
+from o2f.pipeline.config import load_config
+from o2f.pipeline.train import build_runner
 
 # The demo recipe before mixed precision, the channels-last backbone, the fused AdamW kernel and the
 # decoded-image cache (what ``--compare`` measures against).

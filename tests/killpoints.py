@@ -73,6 +73,6 @@ def install(fault: str) -> None:
 if __name__ == "__main__":
     if os.environ.get("O2F_FAULT"):
         install(os.environ["O2F_FAULT"])
-    from o2f.cli import main
+    from o2f.pipeline.cli import main
 
     sys.exit(main(sys.argv[1:]))

@@ -20,7 +20,7 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import o2f.plugin  # noqa: E402,F401
-from o2f.config import load_config  # noqa: E402
+from o2f.pipeline.config import load_config  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a full-scale model and optimiser per config
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from o2f.cli import main
+from o2f.pipeline.cli import main
 
 FCOS = "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py"
 CROWDHUMAN = "configs/crowdhuman/o2f_r50_fpn_50e_crowdhuman.py"

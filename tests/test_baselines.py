@@ -16,9 +16,9 @@ import o2f.plugin  # noqa: E402,F401
 from o2f.assigners import OneToManyAssigner, POTOAssigner  # noqa: E402
 from o2f.assigners.one_to_many import atss_candidates, topk_candidates  # noqa: E402
 from o2f.assigners.poto import hungarian  # noqa: E402
-from o2f.config import load_config  # noqa: E402
 from o2f.models import MaxFilter3D, POTOHead  # noqa: E402
-from o2f.train import build_runner  # noqa: E402
+from o2f.pipeline.config import load_config  # noqa: E402
+from o2f.pipeline.train import build_runner  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 EXPERIMENT_CONFIGS = sorted(p.relative_to(REPO) for p in REPO.glob("configs/*/*.py")

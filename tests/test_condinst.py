@@ -18,12 +18,12 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import o2f.plugin  # noqa: E402,F401
-from o2f.config import load_config  # noqa: E402
 from o2f.models import NMS_FIELD, NO_NMS_FIELD, O2FCondInstBboxHead  # noqa: E402
 from o2f.models.condinst_heads import mask_centred  # noqa: E402
 from o2f.models.condinst_mask_head import semantic_targets  # noqa: E402
 from o2f.models.matching import centre_region_mask, mask_centroids  # noqa: E402
-from o2f.train import build_runner  # noqa: E402
+from o2f.pipeline.config import load_config  # noqa: E402
+from o2f.pipeline.train import build_runner  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = sorted(p.relative_to(REPO) for p in (REPO / "configs/condinst").glob("*.py"))

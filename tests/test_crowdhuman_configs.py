@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from o2f.config import load_config
+from o2f.pipeline.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((REPO / "configs/crowdhuman").glob("*.py"))

@@ -15,14 +15,14 @@ pytest.importorskip("onnxruntime")
 
 from mmdet.structures import DetDataSample  # noqa: E402
 
-from o2f.cli import main  # noqa: E402
-from o2f.config import load_config  # noqa: E402
 from o2f.deploy.checkpoint import load_detector  # noqa: E402
 from o2f.deploy.end_to_end import EndToEndDetector  # noqa: E402
 from o2f.deploy.export import export_onnx, graph_op_types  # noqa: E402
 from o2f.deploy.nms_op import nms_keep_mask  # noqa: E402
 from o2f.deploy.onnx_runtime import Detections, OnnxDetector  # noqa: E402
 from o2f.deploy.parity import compare, match  # noqa: E402
+from o2f.pipeline.cli import main  # noqa: E402
+from o2f.pipeline.config import load_config  # noqa: E402
 
 O2F = "configs/o2f/o2f_r50_fpn_1x_coco.py"
 POTO = "configs/poto/poto_r50_fpn_1x_coco.py"
@@ -33,7 +33,7 @@ FCOS = "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou
 @pytest.fixture(scope="module")
 def trained_o2f(repo_root, synthetic_root, tmp_path_factory):
     """A one-to-few checkpoint trained 2 epochs at ci scale, and the folder it was trained in."""
-    from o2f.train import build_runner
+    from o2f.pipeline.train import build_runner
 
     folder = tmp_path_factory.mktemp("o2f_ci")
     (folder / "data").mkdir()

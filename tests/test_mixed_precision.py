@@ -13,11 +13,11 @@ from mmengine.structures import InstanceData
 pytest.importorskip("mmcv.ops")
 
 import o2f.plugin  # noqa: E402,F401
-from o2f.config import load_config  # noqa: E402
 from o2f.datasets.image_cache import CachedLoadImageFromFile  # noqa: E402
 from o2f.engine import BF16OptimWrapper  # noqa: E402
 from o2f.models import O2FHead  # noqa: E402
 from o2f.models.channels_last import ChannelsLastResNet  # noqa: E402
+from o2f.pipeline.config import load_config  # noqa: E402
 
 
 def test_bf16_wrapper_runs_the_forward_in_bf16_and_keeps_float32_weights_while_the_loss_falls():

@@ -10,10 +10,10 @@ from mmengine.structures import InstanceData
 pytest.importorskip("mmcv.ops")
 
 import o2f.plugin  # noqa: E402,F401
-from o2f.config import load_config  # noqa: E402
 from o2f.models import O2FHead  # noqa: E402
 from o2f.models.soft_labels import temperature  # noqa: E402
-from o2f.train import build_runner  # noqa: E402
+from o2f.pipeline.config import load_config  # noqa: E402
+from o2f.pipeline.train import build_runner  # noqa: E402
 
 O2F = "configs/o2f/o2f_r50_fpn_1x_coco.py"
 K = 7

@@ -23,9 +23,9 @@ from dag import (
 )
 
 from o2f.errors import O2FError
-from o2f.pipeline import Plan
-from o2f.reporting.results import Results
-from o2f.reporting.tables import table_frame
+from o2f.pipeline.plan import Plan
+from o2f.pipeline.reporting.results import Results
+from o2f.pipeline.reporting.tables import table_frame
 
 
 def refused_url() -> str:
@@ -174,7 +174,7 @@ def test_a_job_tags_its_run_with_the_tables_and_rows_that_show_it(repo_root, mon
     """The job gets the experiment's name; the tables and rows come from the plan where it runs."""
     import shlex
 
-    from o2f.cli import build_parser, mlflow_settings
+    from o2f.pipeline.cli import build_parser, mlflow_settings
 
     monkeypatch.chdir(repo_root)
     plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, scale="ci"), root=repo_root)
@@ -192,7 +192,7 @@ def test_overrides_reach_the_config_as_written(repo_root, monkeypatch):
     a list a list, a dict a dict (``K=V`` text re-parsed by DictAction made "a,b" a list)."""
     import shlex
 
-    from o2f.cli import build_parser, experiment_config
+    from o2f.pipeline.cli import build_parser, experiment_config
 
     overrides = {"val_dataloader.dataset.data_prefix.img": "images,extra/",
                  "model.backbone.out_indices": [1, 2, 3],
@@ -280,7 +280,7 @@ def test_every_experiment_of_the_tables_builds(repo_root, experiment):
     from mmdet.registry import MODELS
 
     import o2f.plugin  # noqa: F401
-    from o2f.config import load_config
+    from o2f.pipeline.config import load_config
 
     spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())["experiments"][experiment]
     cfg = load_config(repo_root / spec["config"], "ci", spec.get("overrides"))

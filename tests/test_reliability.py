@@ -20,12 +20,13 @@ from killpoints import FaultHook
 from mlflow.tracking import MlflowClient
 from mmengine.runner import Runner
 
-from o2f.cli import main
-from o2f.engine.hooks import EPOCH_METRICS, FINAL_METRICS, read_epoch_metrics
+from o2f.engine.hooks import read_epoch_metrics
 from o2f.engine.resume import complete, latest_checkpoint
 from o2f.engine.work_dir_lock import LOCK_FILE, WorkDirLock
 from o2f.errors import O2FError
-from o2f.tracking import FAILURE_TAG
+from o2f.pipeline.cli import main
+from o2f.pipeline.tracking import FAILURE_TAG
+from o2f.work_dir import EPOCH_METRICS, FINAL_METRICS
 
 pytest.importorskip("mmcv.ops")
 
@@ -375,7 +376,7 @@ def test_data_check_counts_each_box_mmdet_leaves_out(own_data, tmp_path):
     from mmdet.registry import DATASETS
 
     import o2f.plugin  # noqa: F401
-    from o2f.config import check_datasets, load_config, loader_datasets
+    from o2f.pipeline.config import check_datasets, load_config, loader_datasets
 
     ann_file = own_data / "annotations" / "train.json"
     coco = json.loads(ann_file.read_text())

@@ -8,7 +8,7 @@ import re
 import pytest
 from dag import TINY, VENV_BIN, activated_env, local_tiny_run, project_copy, results, snakemake
 
-from o2f.slurm_local import PACKAGES, LocalSlurm, missing_tools
+from slurm_local import PACKAGES, LocalSlurm, missing_tools
 
 pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakemake runs on it
 

@@ -9,8 +9,8 @@ from helpers import Interrupt, KillAfterEpoch, Probe
 pytest.importorskip("mmcv.ops")
 
 import o2f.plugin  # noqa: E402,F401
-from o2f.config import load_config  # noqa: E402
-from o2f.train import build_runner  # noqa: E402
+from o2f.pipeline.config import load_config  # noqa: E402
+from o2f.pipeline.train import build_runner  # noqa: E402
 
 pytestmark = pytest.mark.slow  # every test here trains
 
@@ -64,7 +64,7 @@ def test_two_process_launch_on_cpu(repo_root, in_tmp_with_data):
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{in_tmp_with_data / 'mlflow.db'}"
-    cmd = [sys.executable, "-m", "o2f.cli", "train", str(repo_root / FCOS), "--scale", "ci", "--work-dir", "work",
+    cmd = [sys.executable, "-m", "o2f.pipeline.cli", "train", str(repo_root / FCOS), "--scale", "ci", "--work-dir", "work",
            "--gpus", "2", "--cfg-options", "train_cfg.max_epochs=1", "--mlflow-uri", uri]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr

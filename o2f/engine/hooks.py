@@ -16,8 +16,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.structures import InstanceData
 
-EPOCH_METRICS = "epoch_metrics.jsonl"
-FINAL_METRICS = "final_metrics.json"
+from ..work_dir import EPOCH_METRICS, FINAL_METRICS, SCORE_MAPS
 
 
 @HOOKS.register_module()
@@ -77,8 +76,6 @@ def read_epoch_metrics(work_dir: str | Path) -> list[dict]:
                 by_epoch[entry["epoch"]] = entry
     return [by_epoch[e] for e in sorted(by_epoch)]
 
-
-SCORE_MAPS = "score_maps"
 
 
 @HOOKS.register_module()

@@ -17,7 +17,7 @@ class ResumableMLflowVisBackend(MLflowVisBackend):
     """``MLflowVisBackend`` that skips metric steps the run already holds."""
 
     def _init_env(self) -> None:
-        super()._init_env()  # joins the run named by MLFLOW_RUN_ID (o2f.tracking.prepare_run)
+        super()._init_env()  # joins the run named by MLFLOW_RUN_ID (o2f.pipeline.tracking.prepare_run)
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient()

@@ -4,7 +4,7 @@ import sys
 from snakemake.utils import validate
 
 from o2f.errors import O2FError
-from o2f.pipeline import INDEX, Plan
+from o2f.pipeline.plan import INDEX, Plan
 
 
 configfile: "configs/pipeline.yaml"
@@ -23,7 +23,7 @@ try:
     PLAN = Plan.from_files(TABLES, config)
     PLAN.check_data_roots()
     if config["mlflow"]["tracking_uri"].startswith("http"):
-        from o2f.tracking import client
+        from o2f.pipeline.tracking import client
 
         client(config["mlflow"]["tracking_uri"])  # unreachable server: fail before any job starts
 except O2FError as err:
@@ -35,6 +35,6 @@ REPORTS = PLAN.settings["reports_dir"]
 MLFLOW_READY = f"{WORK}/{SCALE}/.mlflow_ready"
 TRAIN_RESOURCES = PLAN.scale_settings["train"]
 # The project's own interpreter, so jobs find o2f without an activated environment.
-O2F = f"{sys.executable} -m o2f.cli"
+O2F = f"{sys.executable} -m o2f.pipeline.cli"
 # The software of every rule (used with --use-conda; by default jobs run in the project's .venv).
 ENV = "../../environment.yml"

@@ -1,6 +1,6 @@
 # One named target per table or figure, e.g. `snakemake --cores all table5`, and `claims`: the claims
 # report over the runs of the configured tables (`--config 'tables=[claims]'` trains every claim's runs).
-from o2f.pipeline import CLAIMS
+from o2f.pipeline.plan import CLAIMS
 
 
 def table_outputs(name):

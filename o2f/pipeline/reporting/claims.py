@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from ..pipeline import SIDES, Claim, Plan
+from ..plan import SIDES, Claim, Plan
 from .results import Results
 
 LEVEL = 0.95

@@ -8,25 +8,25 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import O2FError, run_reporting_errors
+from ..errors import O2FError, run_reporting_errors
 
 DATA_CHECK_ENV = "O2F_DATA_CHECK"  # the parent's data-check lines, for the torchrun worker that logs them
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
     if args.dataset == "demo_trees":
-        from .datasets.demo_trees import prepare_demo_trees
+        from ..datasets.demo_trees import prepare_demo_trees
         summary = prepare_demo_trees(Path(args.out), Path(args.cache))
     elif args.dataset == "odgt":
-        from .datasets.crowdhuman import write_odgt_dataset
+        from ..datasets.crowdhuman import write_odgt_dataset
         if not args.source:
             raise O2FError("prepare-data odgt needs --source, a dataset folder in COCO layout")
         summary = write_odgt_dataset(Path(args.source), Path(args.out))
     elif args.dataset == "synthetic_shapes_demo":
-        from .datasets.synthetic_shapes import prepare_synthetic_shapes_demo
+        from ..datasets.synthetic_shapes import prepare_synthetic_shapes_demo
         summary = prepare_synthetic_shapes_demo(Path(args.out))
     else:
-        from .datasets.synthetic_shapes import prepare_synthetic_shapes
+        from ..datasets.synthetic_shapes import prepare_synthetic_shapes
         summary = prepare_synthetic_shapes(Path(args.out))
     print(f"{args.dataset} written to {args.out}: {summary}")
 
@@ -71,7 +71,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         return
     summary = check_datasets(cfg)
     print("\n".join(summary.values()))
-    from .engine.work_dir_lock import WorkDirLock
+    from ..engine.work_dir_lock import WorkDirLock
 
     with WorkDirLock(args.work_dir) as lock:
         from .train import prepare_work_dir
@@ -88,13 +88,13 @@ def mlflow_settings(args: argparse.Namespace, data_check: dict[str, str]) -> dic
     """The run's MLflow settings; its tags include each split's data-check line."""
     if not args.mlflow_uri:
         return None
-    from .engine.hooks import device_name
-    from .reporting.index import git_commit
+    from ..engine.hooks import device_name
+    from .tracking import git_commit
 
     tags = {"scale": args.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),
             **{f"data.{split}": line for split, line in data_check.items()}}
     if args.experiment:
-        from .pipeline import job_plan
+        from .plan import job_plan
 
         tags.update(job_plan(args.scale).run_tags(args.experiment))
     tags.update(parse_tags(args.tag))
@@ -124,7 +124,7 @@ def launch_distributed(gpus: int, lock_fd: int | None) -> None:
     torchrun inherits the work dir lock, so it stays held while the workers run."""
     import subprocess
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", "-m", "o2f.cli",
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", "-m", "o2f.pipeline.cli",
            *sys.argv[1:], "--launcher", "pytorch"]
     done = subprocess.run(cmd, pass_fds=[lock_fd] if lock_fd is not None else [])
     if done.returncode != 0:
@@ -153,7 +153,7 @@ def default_device() -> str:
 
 
 def cmd_detect(args: argparse.Namespace) -> None:
-    from .deploy.detect import detect
+    from ..deploy.detect import detect
 
     cfg = experiment_config(args)
     counts = detect(cfg, args.config, args.checkpoint, args.images, args.out, score_thr=args.score_thr, nms=args.nms,
@@ -163,7 +163,7 @@ def cmd_detect(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from .deploy.export import export_onnx
+    from ..deploy.export import export_onnx
 
     cfg = experiment_config(args)
     meta = export_onnx(cfg, args.checkpoint, args.out, input_size=args.input_size, dynamic_batch=args.dynamic_batch,

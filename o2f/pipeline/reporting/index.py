@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import html
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-
-def git_commit(root: Path) -> str:
-    done = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
-
+from ..tracking import git_commit
 
 CLAIM_COLUMNS = ["id", "claim", "holds if", "paper", "ours (mean)", "95% interval", "n", "verdict"]
 VERDICT_COLOURS = {"holds": "#d9f2d9", "not resolved": "#fff3c4", "contradicted": "#f8d0d0", "not run": "#eee"}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-from .errors import O2FError
+from ..errors import O2FError
 
-CONFIG_ROOT = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
 SCALE_DIR = CONFIG_ROOT / "_scales_"
 
 
@@ -91,7 +91,7 @@ def check_datasets(cfg: Config) -> dict[str, str]:
     CrowdHuman odgt), an image that is missing or does not decode, or a split without a usable box.
     Returns one summary line per split (``{split: line}``): what training uses and what it leaves out,
     by reason. The scale's ``dataset_help`` says where to get the data."""
-    from .datasets.checks import check_coco, check_odgt
+    from ..datasets.checks import check_coco, check_odgt
 
     how_to_get = cfg.get("dataset_help", "run `o2f prepare-data`")
     lines = {}

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import O2FError
+from ..errors import O2FError
 
 RUN_ID_FILE = "mlflow_run_id"
 RUN_TOKEN_FILE = "mlflow_run_token"  # written before the run exists: a retry finds a run it created
@@ -159,3 +160,9 @@ def vis_backend(tracking_uri: str, experiment: str, run_name: str, tags: dict[st
     return dict(type="ResumableMLflowVisBackend", save_dir="mlflow", exp_name=experiment, run_name=run_name,
                 tags=tags, tracking_uri=tracking_uri, tracked_config_keys=TRACKED_CONFIG_KEYS,
                 artifact_suffix=(".json", ".log", ".py"))
+
+
+def git_commit(root: Path) -> str:
+    """The commit a run or a report came from (its short hash; "unknown" outside a git checkout)."""
+    done = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"

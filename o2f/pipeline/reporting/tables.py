@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..pipeline import Cell, Plan
+from ..plan import Cell, Plan
 from .results import Results, Value
 
 COMPARABLE_SCALE = "full"  # the scale whose numbers compare with the paper's directly

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..pipeline import NMS_VARIANTS, Plan
+from ..plan import NMS_VARIANTS, Plan
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,6 @@ class Results:
 
     def speed(self, experiment: str | None, metric: str, with_nms: bool) -> Value:
         """A speed cell (ms or FPS, not %), from the experiment's speed benchmark."""
-        from ..speed import table_value
-
         path = self.root / self.plan.speed_file(experiment) if experiment else None
         if path is None or not path.exists():
             return Value(None, None, 0)
@@ -86,3 +84,15 @@ class Results:
         found = {json.loads((self.root / f).read_text()).get("device", "unknown")
                  for f in self.plan.speed_files(table) if (self.root / f).exists()}
         return sorted(found)
+
+
+def table_value(speed: dict[str, float], metric: str, with_nms: bool) -> float:
+    """A Table 5 speed cell: forward ms, NMS ms (0 without NMS) or FPS."""
+    nms = speed["nms"] if with_nms else 0.0
+    if metric == "forward":
+        return speed["forward"]
+    if metric == "nms":
+        return nms
+    if metric == "fps":
+        return 1000.0 / (speed["forward"] + speed["select"] + nms)
+    raise ValueError(f"unknown speed metric {metric!r}")

@@ -1,7 +1,7 @@
 """A one-node Slurm cluster on this machine, to try the slurm profile (and for the test suite).
 
-    python -m o2f.slurm_local start [--dir DIR]   # prints the `export SLURM_CONF=...` to use
-    python -m o2f.slurm_local stop  [--dir DIR]
+    python tests/slurm_local.py start [--dir DIR]   # prints the `export SLURM_CONF=...` to use
+    python tests/slurm_local.py stop  [--dir DIR]
 
 Needs Debian's ``slurm-wlm`` and ``munge`` packages and root; no systemd. munged (unless one already
 answers on munge's default socket), slurmctld and slurmd are started by hand, their pid files, logs
@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import O2FError, run_reporting_errors
+from o2f.errors import O2FError, run_reporting_errors
 
 TOOLS = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "sinfo", "scancel")
 PACKAGES = "slurm-wlm munge"
@@ -104,7 +104,7 @@ class LocalSlurm:
         user = getpass.getuser()
         hardware = " ".join(f"{key}={value}" for key, value in hw.items())
         self.conf.write_text(f"""\
-# One-node cluster written by o2f.slurm_local (python -m o2f.slurm_local start|stop).
+# One-node cluster written by tests/slurm_local.py (python tests/slurm_local.py start|stop).
 ClusterName=o2f-local
 SlurmctldHost={node}(127.0.0.1)
 SlurmctldPort={port}
@@ -148,7 +148,7 @@ PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP Def
             NODE_CONF_CACHE.unlink()  # left by a cluster that was not stopped; its files are gone
         if NODE_CONF_CACHE.exists():
             raise O2FError(f"another Slurm node runs on this machine ({NODE_CONF_CACHE} -> "
-                           f"{os.path.realpath(NODE_CONF_CACHE)}); stop it first (python -m o2f.slurm_local stop "
+                           f"{os.path.realpath(NODE_CONF_CACHE)}); stop it first (python tests/slurm_local.py stop "
                            f"--dir DIR for one started here)")
         for sub in ("state", "spool", "log"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -249,7 +249,7 @@ PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP Def
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m o2f.slurm_local", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python tests/slurm_local.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--dir", default=str(DEFAULT_DIR), help=f"where its files live (default {DEFAULT_DIR})")
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             cluster.start()
             print(f"Slurm runs here: one node, partition '{PARTITION}'. For sbatch, squeue and snakemake:\n"
                   f"  export SLURM_CONF={cluster.conf}\n"
-                  f"Stop it with: python -m o2f.slurm_local stop --dir {cluster.root}")
+                  f"Stop it with: python tests/slurm_local.py stop --dir {cluster.root}")
         else:
             cluster.stop()
             print(f"Slurm daemons of {cluster.root} stopped")

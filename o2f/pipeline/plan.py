@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from .errors import O2FError
+from ..errors import O2FError
 from .reporting.expression import Expression
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NMS_VARIANTS = {True: "nms", False: "nonms"}
 # Annotation files of a dataset root, by layout; CrowdHuman's configs read odgt, the others COCO json.
 ANNOTATION_FILES = {"coco": ["annotations/train.json", "annotations/val.json"],

@@ -15,8 +15,8 @@ from mmcv.ops import batched_nms
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
+from ..engine.hooks import device_name
 from .config import load_config
-from .engine.hooks import device_name
 
 
 def device_label(device: str) -> str:
@@ -73,14 +73,3 @@ def measure(config: str, scale: str, device: str, images: int = 15, warmup: int 
     # The dual evaluation runs NMS inside ``post`` for every model: subtract it to get the selection.
     return {"forward": forward, "select": max(post - nms, 0.0), "nms": nms}
 
-
-def table_value(speed: dict[str, float], metric: str, with_nms: bool) -> float:
-    """A Table 5 speed cell: forward ms, NMS ms (0 without NMS) or FPS."""
-    nms = speed["nms"] if with_nms else 0.0
-    if metric == "forward":
-        return speed["forward"]
-    if metric == "nms":
-        return nms
-    if metric == "fps":
-        return 1000.0 / (speed["forward"] + speed["select"] + nms)
-    raise ValueError(f"unknown speed metric {metric!r}")

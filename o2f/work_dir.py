@@ -1,0 +1,7 @@
+"""The files a training's work dir holds: the plugin's hooks write them, the pipeline and its reports
+read them. Plain names, no imports, so reading a report needs neither torch nor mmcv."""
+
+EPOCH_METRICS = "epoch_metrics.jsonl"  # one line per validation (EpochMetricsHook)
+FINAL_METRICS = "final_metrics.json"  # every epoch's metrics, written when training finished
+SCORE_MAPS = "score_maps"  # Figure 6's maps after the first and the last epoch (ScoreMapHook)
+SPEED = "speed.json"  # Table 5's speed of an experiment (`o2f speed`), one per experiment, not per seed
