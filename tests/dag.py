@@ -21,18 +21,23 @@ def settings(repo_root, **changes) -> dict:
     return {**yaml.safe_load((repo_root / "configs/pipeline.yaml").read_text()), **changes}
 
 
-def project_copy(repo_root: Path, where: Path, own_tables: bool = False) -> Path:
+def project_copy(repo_root: Path, where: Path, own_tables: bool = False, settings: dict | None = None) -> Path:
     """A working directory with the DAG's files linked in, so runs never touch the repository;
-    ``own_tables``: configs/tables.yaml is a copy the test may edit (the rest stays linked)."""
+    ``own_tables``: configs/tables.yaml is a copy the test may edit; ``settings``: configs/pipeline.yaml
+    is written from them (the rest of configs/ stays linked)."""
+    own = (["tables.yaml"] if own_tables else []) + (["pipeline.yaml"] if settings is not None else [])
     where.mkdir(parents=True, exist_ok=True)
-    for name in ("Snakefile", "workflow", *([] if own_tables else ["configs"])):
+    for name in ("Snakefile", "workflow", *([] if own else ["configs"])):
         (where / name).symlink_to(repo_root / name)
-    if own_tables:
+    if own:
         (where / "configs").mkdir()
         for path in (repo_root / "configs").iterdir():
-            if path.name != "tables.yaml":
+            if path.name not in own:
                 (where / "configs" / path.name).symlink_to(path)
+    if own_tables:
         write_tables(where, yaml.safe_load((repo_root / "configs/tables.yaml").read_text()))
+    if settings is not None:
+        (where / "configs/pipeline.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return where
 
 

@@ -23,6 +23,7 @@ from o2f.models.condinst_heads import mask_centred  # noqa: E402
 from o2f.models.condinst_mask_head import semantic_targets  # noqa: E402
 from o2f.models.matching import centre_region_mask, mask_centroids  # noqa: E402
 from o2f.pipeline.config import load_config  # noqa: E402
+from o2f.pipeline.layout import config_family  # noqa: E402
 from o2f.pipeline.train import build_runner  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -195,7 +196,7 @@ def test_no_candidate_gives_empty_variants(o2f_model):
 def test_configs_keep_the_paper_schedule_and_load_masks():
     for config in CONFIGS:
         cfg = load_config(REPO / config, "full")
-        assert cfg.scale_family == "condinst" and cfg.model.type == "DualNMSCondInst"
+        assert config_family(REPO / config) == "condinst" and cfg.model.type == "DualNMSCondInst"
         assert cfg.train_cfg.max_epochs == (36 if "_3x_" in config.name else 12)
         pipeline = cfg.train_dataloader.dataset.pipeline
         assert any(t["type"] == "LoadAnnotations" and t["with_mask"] for t in pipeline)

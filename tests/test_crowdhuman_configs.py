@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from o2f.pipeline.config import load_config
+from o2f.pipeline.layout import config_family
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((REPO / "configs/crowdhuman").glob("*.py"))
@@ -17,7 +18,8 @@ CONFIGS = sorted((REPO / "configs/crowdhuman").glob("*.py"))
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
 def test_crowdhuman_settings_of_the_authors_code(config):
     cfg = load_config(config, "full")
-    assert cfg.scale_family == "crowdhuman" and cfg.model.bbox_head.num_classes == 1
+    assert config_family(config) == "crowdhuman" and cfg.model.bbox_head.num_classes == 1
+    assert cfg.val_evaluator.ann_file == "data/crowdhuman/annotation_val.odgt"  # the full scale's root
     train, val = cfg.train_dataloader.dataset, cfg.val_dataloader.dataset
     assert train.type == val.type == "CrowdHumanDataset"
     assert (train.ann_file, val.ann_file) == ("annotation_train.odgt", "annotation_val.odgt")

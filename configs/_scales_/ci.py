@@ -2,12 +2,10 @@
 # 2 epochs of a few iterations; what the tests and the tiny end-to-end DAG run.
 _base_ = './demo.py'
 scale_name = 'ci'
-data_root = 'data/synthetic_shapes/'
-metainfo = dict(classes=('rectangle', 'ellipse'))
 image_size = 128
 
 model = dict(backbone=dict(base_channels=16), neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),
-             bbox_head=dict(num_classes=2, in_channels=32, feat_channels=32,
+             bbox_head=dict(in_channels=32, feat_channels=32,
                             norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)))
 
 train_pipeline = [
@@ -25,13 +23,11 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(times=1, dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline)))
+    dataset=dict(times=1, dataset=dict(pipeline=train_pipeline)))
 val_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+    dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = val_evaluator
 
 max_epochs = 2
 train_cfg = dict(max_epochs=max_epochs)

@@ -2,8 +2,6 @@
 # Replaces dataset, backbone, widths, image size and optimiser of any experiment; keeps 12 epochs
 # because the one-to-few T schedule is per epoch.
 scale_name = 'demo'
-data_root = 'data/demo_trees/'
-metainfo = dict(classes=('tree', ))
 image_size = 384
 crop_size = (256, 256)
 
@@ -15,7 +13,7 @@ model = dict(
                   out_indices=(0, 1, 2, 3), frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True),
                   norm_eval=False, style='pytorch', init_cfg=None),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64, start_level=1, num_outs=4),
-    bbox_head=dict(num_classes=1, in_channels=64, feat_channels=64, stacked_convs=2,
+    bbox_head=dict(in_channels=64, feat_channels=64, stacked_convs=2,
                    norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
                    strides=[8, 16, 32, 64], regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 1e8))))
 
@@ -39,16 +37,13 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(_delete_=True, type='RepeatDataset', times=37, dataset=dict(
-        type='CocoDataset', data_root=data_root, metainfo=metainfo, ann_file='annotations/train.json',
+        type='CocoDataset', ann_file='annotations/train.json',
         data_prefix=dict(img='images/'), filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline)))
 val_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CocoDataset', data_root=data_root, metainfo=metainfo,
-                 ann_file='annotations/val.json', data_prefix=dict(img='images/'), test_mode=True,
+    dataset=dict(_delete_=True, type='CocoDataset', ann_file='annotations/val.json', data_prefix=dict(img='images/'), test_mode=True,
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = val_evaluator
 
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs)

@@ -5,7 +5,6 @@
 _base_ = 'mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py'
 
 custom_imports = dict(imports=['o2f.plugin'], allow_failed_imports=False)
-scale_family = 'condinst'  # per-scale overrides from configs/_scales_/condinst/
 
 model = dict(
     type='DualNMSCondInst',

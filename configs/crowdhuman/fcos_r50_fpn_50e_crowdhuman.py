@@ -2,7 +2,6 @@
 # fcos.res50.fpn.crowdhuman.800size.30k (the paper's row matches its published number): the caffe R50 and
 # centre sampling (radius 1.5) of the FCOS base, DeFCN's optimiser, schedule and image sizes.
 _base_ = ['../fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py', '../_base_/crowdhuman.py']
-scale_family = 'crowdhuman'
 
 model = dict(bbox_head=dict(num_classes=1, center_sampling=True, center_sample_radius=1.5),
              test_cfg={{_base_.defcn_crowdhuman_test_cfg}})

@@ -1,6 +1,5 @@
 # Table 8, CrowdHuman: one-to-few, K = 4, with the recipe of the authors' configs/crowdhuman.py.
 _base_ = ['../o2f/o2f_r50_fpn_1x_coco.py', '../_base_/crowdhuman.py']
-scale_family = 'crowdhuman'
 
 model = dict(bbox_head=dict(num_classes=1), test_cfg={{_base_.crowdhuman_test_cfg}},
              train_cfg=dict(assigner=dict(topk=4)))

@@ -2,7 +2,6 @@
 # (the paper's row matches its published number): MSRA caffe R50, centre-sampling radius 0 (the whole box is
 # the region), DeFCN's optimiser, schedule and image sizes.
 _base_ = ['../poto/poto_r50_fpn_1x_coco.py', '../_base_/crowdhuman.py']
-scale_family = 'crowdhuman'
 
 model = dict(data_preprocessor={{_base_.defcn_crowdhuman_data_preprocessor}},
              backbone={{_base_.defcn_crowdhuman_backbone}},

@@ -6,32 +6,13 @@ experiment at once, so the experiment configs stay the paper's and are never cop
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from mmengine.config import Config
 
 from ..errors import O2FError
-
-CONFIG_ROOT = Path(__file__).resolve().parents[2] / "configs"
-SCALE_DIR = CONFIG_ROOT / "_scales_"
-
-
-def available_scales() -> list[str]:
-    return sorted(p.stem for p in SCALE_DIR.glob("*.py"))
-
-
-def scale_file(scale: str, family: str | None = None) -> Path:
-    """The scale's override file; a config family (``scale_family = 'crowdhuman'``) whose dataset or
-    model differs from COCO detection has its own ``_scales_/<family>/<scale>.py``, which inherits
-    the plain scale file and overrides what differs."""
-    path = SCALE_DIR / f"{scale}.py"
-    if not path.exists():
-        raise O2FError(f"unknown scale '{scale}'; choose one of {', '.join(available_scales())}")
-    if family:
-        path = SCALE_DIR / family / f"{scale}.py"
-        if not path.exists():
-            raise O2FError(f"config family '{family}' has no '{scale}' scale: {path} is missing")
-    return path
+from .layout import Layout, config_family, scale_file
 
 
 def check_override_keys(cfg: Config, overrides: dict) -> None:
@@ -49,14 +30,20 @@ def check_override_keys(cfg: Config, overrides: dict) -> None:
                                "check the spelling against the printed config")
 
 
-def load_config(config_path: str | Path, scale: str = "full", overrides: dict | None = None) -> Config:
-    """The experiment config, merged with its scale file, then with ``overrides`` (validated)."""
+def load_config(config_path: str | Path, scale: str = "full", overrides: dict | None = None,
+                project: Path | None = None) -> Config:
+    """The experiment config, merged with its scale file, pointed at the scale's data root for its
+    family (``configs/pipeline.yaml`` of ``project``, by default the working directory's) with the
+    classes of its annotation file (COCO format), then with ``overrides`` (validated)."""
     config_path = Path(config_path)
     if not config_path.exists():
         raise O2FError(f"config file {config_path} does not exist")
+    layout = Layout.from_settings_file(scale, project)
+    family = config_family(config_path)
     cfg = Config.fromfile(str(config_path))
-    scale_cfg = Config.fromfile(str(scale_file(scale, cfg.get("scale_family"))))
-    cfg.merge_from_dict(scale_cfg.to_dict(), allow_list_keys=True)
+    cfg.merge_from_dict(Config.fromfile(str(scale_file(scale, family))).to_dict(), allow_list_keys=True)
+    use_data_root(cfg, layout.data_root(family))
+    use_annotated_classes(cfg)
     if overrides:
         check_override_keys(cfg, overrides)
         cfg.merge_from_dict(overrides, allow_list_keys=True)
@@ -64,16 +51,62 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
     return cfg
 
 
+def use_data_root(cfg: Config, root: str) -> None:
+    """Every loader's dataset reads ``root``; an evaluator with an annotation file reads its loader's."""
+    for split in ("train", "val", "test"):
+        dataset = innermost_dataset(cfg.get(f"{split}_dataloader", {}))
+        if dataset is None:
+            continue
+        dataset["data_root"] = f"{root}/"
+        evaluator = cfg.get(f"{split}_evaluator")
+        if isinstance(evaluator, dict) and "ann_file" in evaluator and dataset.get("ann_file"):
+            evaluator["ann_file"] = f"{root}/{dataset['ann_file']}"
+
+
+def use_annotated_classes(cfg: Config) -> None:
+    """A COCO-format dataset whose config names no classes trains the classes of its validation
+    annotation file (its categories in id order), and the heads get that many outputs: a user's own
+    dataset is a data root, not a config. Without the file (data not there yet) the config is kept;
+    training checks the data first (``check_datasets``)."""
+    datasets = [innermost_dataset(cfg.get(f"{split}_dataloader", {})) for split in ("train", "val", "test")]
+    datasets = [d for d in datasets if d is not None]
+    val = innermost_dataset(cfg.get("val_dataloader", {}))
+    if val is None or any(d.get("metainfo", {}).get("classes") for d in datasets):
+        return
+    if not str(val.get("ann_file", "")).endswith(".json"):
+        return
+    classes = annotation_classes(Path(val.get("data_root", "")) / val["ann_file"])
+    if classes is None:
+        return
+    for dataset in datasets:
+        dataset["metainfo"] = {**dataset.get("metainfo", {}), "classes": classes}
+    cfg.metainfo = dict(classes=classes)
+    for head in ("bbox_head", "mask_head"):
+        if "num_classes" in cfg.model.get(head, {}):
+            cfg.model[head]["num_classes"] = len(classes)
+
+
+def annotation_classes(ann_file: Path) -> tuple[str, ...] | None:
+    """The category names of a COCO annotation file, in id order; None if it cannot be read."""
+    try:
+        categories = json.loads(ann_file.read_text())["categories"]
+        return tuple(c["name"] for c in sorted(categories, key=lambda c: c["id"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def innermost_dataset(loader: dict) -> dict | None:
+    """A loader's dataset config, looking through repeat wrappers (a live part of the config)."""
+    dataset = loader.get("dataset")
+    while isinstance(dataset, dict) and "dataset" in dataset:
+        dataset = dataset["dataset"]
+    return dataset if isinstance(dataset, dict) else None
+
+
 def loader_datasets(cfg: Config) -> list[tuple[str, dict]]:
     """(split, dataset config) the train and val loaders will read, looking through repeat wrappers."""
-    found = []
-    for split in ("train", "val"):
-        dataset = cfg.get(f"{split}_dataloader", {}).get("dataset", {})
-        while "dataset" in dataset:
-            dataset = dataset["dataset"]
-        if dataset.get("ann_file"):
-            found.append((split, dataset))
-    return found
+    found = [(split, innermost_dataset(cfg.get(f"{split}_dataloader", {}))) for split in ("train", "val")]
+    return [(split, dataset) for split, dataset in found if dataset is not None and dataset.get("ann_file")]
 
 
 def dataset_classes(dataset: dict) -> tuple[str, ...]:

@@ -17,14 +17,11 @@ from pathlib import Path
 import yaml
 
 from ..errors import O2FError
+from .layout import Layout, config_family, load_settings
 from .reporting.expression import Expression
 
 ROOT = Path(__file__).resolve().parents[2]
 NMS_VARIANTS = {True: "nms", False: "nonms"}
-# Annotation files of a dataset root, by layout; CrowdHuman's configs read odgt, the others COCO json.
-ANNOTATION_FILES = {"coco": ["annotations/train.json", "annotations/val.json"],
-                    "odgt": ["annotation_train.odgt", "annotation_val.odgt"]}
-LAYOUTS = {"crowdhuman": "odgt"}
 CLAIMS = "claims"  # in the DAG's `tables`: train what every claim needs
 INDEX = "index"  # the index page, for ``Plan.report_digest``
 # The shape of configs/tables.yaml: its parts, then the claims' and references' details.
@@ -116,10 +113,8 @@ class Plan:
         self.experiments = spec["experiments"]
         self.tables = spec["tables"]
         self.figures = spec.get("figures", {})
-        scales = settings["scales"]
-        if self.scale not in scales:
-            raise O2FError(f"unknown scale '{self.scale}'; choose one of {', '.join(scales)}")
-        self.scale_settings = scales[self.scale]
+        self.layout = Layout(settings, self.scale)
+        self.scale_settings = self.layout.scale_settings
         check_schema(spec)
         for table in self.tables:
             self.check_rows(table)
@@ -336,16 +331,16 @@ class Plan:
 
     # --- paths and commands ------------------------------------------------------------------
     def work_dir(self, experiment: str, seed: int) -> str:
-        return f"{self.settings['work_root']}/{self.scale}/{experiment}/seed{seed}"
+        return self.layout.work_dir(experiment, seed)
 
     def metrics_file(self, experiment: str, seed: int) -> str:
-        return f"{self.work_dir(experiment, seed)}/final_metrics.json"
+        return self.layout.metrics_file(experiment, seed)
 
     def metrics_files(self, tables: list[str] | None = None) -> list[str]:
         return [self.metrics_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]]
 
     def speed_file(self, experiment: str) -> str:
-        return f"{self.settings['work_root']}/{self.scale}/{experiment}/speed.json"
+        return self.layout.speed_file(experiment)
 
     def speed_files(self, table: str) -> list[str]:
         """Speed measurements a table shows (Table 5's forward ms, NMS ms, FPS)."""
@@ -370,26 +365,17 @@ class Plan:
 
     def family(self, experiment: str) -> str:
         """The experiment's config family: which dataset it reads (``coco``, ``crowdhuman``, ``condinst``)."""
-        return self.experiments[experiment].get("family", "coco")
+        return config_family(self.root / self.experiments[experiment]["config"])
 
     def dataset_inputs(self, experiment: str) -> list[str]:
-        """Annotation files the experiment reads: made by the DAG at the built-in scales, the user's at
-        full scale (checked by ``check_data_roots`` before any job starts, so not declared)."""
-        if not self.scale_settings["builtin_data"]:
-            return []
-        family = self.family(experiment)
-        root = Path(self.scale_settings["datasets"][family])
-        return [str(root / name) for name in ANNOTATION_FILES[LAYOUTS.get(family, "coco")]]
+        """Annotation files the experiment reads where the DAG writes them (a built-in dataset); a user's
+        dataset is checked by ``check_data_roots`` before any job starts, so not declared."""
+        return self.layout.builtin_files(self.family(experiment))
 
     def check_data_roots(self) -> None:
-        """At full scale, every dataset the chosen tables read must be there before the DAG starts."""
-        if self.scale_settings["builtin_data"]:
-            return
+        """Every user dataset the chosen tables read must be there before the DAG starts."""
         for family in sorted({self.family(e) for e in self.experiments_for()}):
-            root = self.scale_settings["datasets"][family]
-            if not (self.root / root).exists():
-                raise O2FError(f"dataset root {root} does not exist; download the dataset there (see README) "
-                               f"or set scales.{self.scale}.datasets.{family} in configs/pipeline.yaml")
+            self.layout.check_user_root(family, self.root)
 
     def run_tags(self, experiment: str) -> dict[str, str]:
         """The MLflow tags of an experiment's runs: its name and the tables and "table:row" cells that
@@ -417,5 +403,5 @@ def job_plan(scale: str, root: Path | None = None) -> Plan:
     """The plan as a DAG job reads it: ``configs/tables.yaml`` with ``configs/pipeline.yaml``'s
     settings at the job's scale, from the job's working directory."""
     root = root or Path.cwd()
-    settings = {**load_yaml(root / "configs" / "pipeline.yaml"), "scale": scale, "tables": ["all"]}
+    settings = {**load_settings(root), "scale": scale, "tables": ["all"]}
     return Plan.from_files(root / "configs" / "tables.yaml", settings, root)

@@ -7,7 +7,7 @@ rule speed:
         data=lambda w: PLAN.dataset_inputs(w.experiment),
         trained=lambda w: PLAN.metrics_files([t for t in PLAN.settings["tables"] if t in PLAN.tables]),
     output:
-        f"{WORK}/{SCALE}/{{experiment}}/speed.json",
+        PLAN.layout.speed_file("{experiment}"),
     params:
         o2f=O2F,
         args=lambda w: PLAN.speed_command(w.experiment),

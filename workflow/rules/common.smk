@@ -1,9 +1,11 @@
 # Settings, validated before any job starts, and the experiment plan from configs/tables.yaml.
 import sys
+from pathlib import Path
 
 from snakemake.utils import validate
 
 from o2f.errors import O2FError
+from o2f.pipeline.layout import load_settings
 from o2f.pipeline.plan import INDEX, Plan
 
 
@@ -20,6 +22,9 @@ except Exception as err:  # one line naming the bad setting, not a schema dump
     sys.exit(f"o2f: error: invalid DAG settings: {lines[1] if len(lines) > 1 else lines[0]}")
 
 try:
+    if config["scales"] != load_settings(Path.cwd())["scales"]:  # every job reads them from the file
+        raise O2FError("scales (data roots, schedules, resources) are read by every job from configs/pipeline.yaml; "
+                       "edit them there, not with --config or --configfile")
     PLAN = Plan.from_files(TABLES, config)
     PLAN.check_data_roots()
     if config["mlflow"]["tracking_uri"].startswith("http"):
@@ -30,9 +35,8 @@ except O2FError as err:
     sys.exit(f"o2f: error: {err}")
 
 SCALE = PLAN.scale
-WORK = PLAN.settings["work_root"]
 REPORTS = PLAN.settings["reports_dir"]
-MLFLOW_READY = f"{WORK}/{SCALE}/.mlflow_ready"
+MLFLOW_READY = f"{PLAN.layout.work_root}/{SCALE}/.mlflow_ready"
 TRAIN_RESOURCES = PLAN.scale_settings["train"]
 # The project's own interpreter, so jobs find o2f without an activated environment.
 O2F = f"{sys.executable} -m o2f.pipeline.cli"

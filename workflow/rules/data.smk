@@ -1,59 +1,36 @@
-# Built-in datasets; at full scale the data are the user's and checked before the DAG starts.
+# Built-in datasets (o2f.pipeline.layout.BUILTIN_DATA): the DAG writes them where a scale's data root
+# names one; any other root is the user's, checked before the DAG starts.
+from o2f.pipeline.layout import BUILTIN_DATA, COCO_FILES, ODGT_FILES
+
+PREPARED = [root.removeprefix("data/") for root, files in BUILTIN_DATA.items() if files == COCO_FILES]
 
 
-rule demo_trees:
+rule builtin_data:
+    """Tree crowns (the pinned deepforest wheel), synthetic shapes, synthetic shapes with masks."""
     output:
-        train="data/demo_trees/annotations/train.json",
-        val="data/demo_trees/annotations/val.json",
+        [f"data/{{name}}/{name}" for name in COCO_FILES],
     params:
         o2f=O2F,
+    wildcard_constraints:
+        name="|".join(PREPARED),
     log:
-        "logs/data/demo_trees.log",
+        "logs/data/{name}.log",
     conda:
         ENV
     shell:
-        "{params.o2f} prepare-data demo_trees --out data/demo_trees > {log} 2>&1"
-
-
-rule synthetic_shapes:
-    output:
-        train="data/synthetic_shapes/annotations/train.json",
-        val="data/synthetic_shapes/annotations/val.json",
-    params:
-        o2f=O2F,
-    log:
-        "logs/data/synthetic_shapes.log",
-    conda:
-        ENV
-    shell:
-        "{params.o2f} prepare-data synthetic_shapes --out data/synthetic_shapes > {log} 2>&1"
-
-
-rule synthetic_shapes_demo:
-    """More synthetic shapes with instance masks: the CondInst configs' demo data (Table 9)."""
-    output:
-        train="data/synthetic_shapes_demo/annotations/train.json",
-        val="data/synthetic_shapes_demo/annotations/val.json",
-    params:
-        o2f=O2F,
-    log:
-        "logs/data/synthetic_shapes_demo.log",
-    conda:
-        ENV
-    shell:
-        "{params.o2f} prepare-data synthetic_shapes_demo --out data/synthetic_shapes_demo > {log} 2>&1"
+        "{params.o2f} prepare-data {wildcards.name} --out data/{wildcards.name} > {log} 2>&1"
 
 
 rule odgt_copy:
     """A built-in dataset in CrowdHuman's layout, for the CrowdHuman configs (Table 8)."""
     input:
-        train="data/{source}/annotations/train.json",
-        val="data/{source}/annotations/val.json",
+        [f"data/{{source}}/{name}" for name in COCO_FILES],
     output:
-        train="data/{source}_odgt/annotation_train.odgt",
-        val="data/{source}_odgt/annotation_val.odgt",
+        [f"data/{{source}}_odgt/{name}" for name in ODGT_FILES],
     params:
         o2f=O2F,
+    wildcard_constraints:
+        source="|".join(PREPARED),
     log:
         "logs/data/{source}_odgt.log",
     conda:

@@ -24,7 +24,7 @@ rule train:
         data=lambda w: PLAN.dataset_inputs(w.experiment),
         mlflow=MLFLOW_READY,
     output:
-        f"{WORK}/{SCALE}/{{experiment}}/seed{{seed}}/final_metrics.json",
+        PLAN.layout.metrics_file("{experiment}", "{seed}"),
     params:
         o2f=O2F,
         args=lambda w: PLAN.train_command(w.experiment, int(w.seed)),

@@ -2,7 +2,7 @@
 # instance masks loaded (bitmaps: the shapes' masks are RLE) and a narrow mask branch.
 _base_ = '../ci.py'
 
-model = dict(mask_head=dict(num_classes=2, semantic_channels=32,
+model = dict(mask_head=dict(semantic_channels=32,
                             mask_feature_head=dict(in_channels=32, feat_channels=32, num_stacked_convs=2)))
 
 train_pipeline = [

@@ -2,13 +2,10 @@
 # instance masks (the tree crowns have none), written by `o2f prepare-data synthetic_shapes_demo`:
 # 800 training and 100 validation images of 128 px, 2 classes; ~10 min for 12 epochs on 2 CPU cores.
 _base_ = '../demo.py'
-data_root = 'data/synthetic_shapes_demo/'
-metainfo = dict(classes=('rectangle', 'ellipse'))
 image_size = 128
 dataset_help = 'run `o2f prepare-data synthetic_shapes_demo --out data/synthetic_shapes_demo`'
 
-model = dict(bbox_head=dict(num_classes=2),
-             mask_head=dict(num_classes=2, semantic_channels=64,
+model = dict(mask_head=dict(semantic_channels=64,
                             mask_feature_head=dict(in_channels=64, feat_channels=64, num_stacked_convs=2)))
 
 train_pipeline = [
@@ -24,10 +21,6 @@ test_pipeline = [
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 # (no pinned memory on a CPU, unlike mmdet's CondInst config)
-train_dataloader = dict(pin_memory=False, dataset=dict(times=1, dataset=dict(
-    data_root=data_root, metainfo=metainfo, pipeline=train_pipeline)))
-val_dataloader = dict(pin_memory=False, dataset=dict(data_root=data_root, metainfo=metainfo,
-                                                     pipeline=test_pipeline))
+train_dataloader = dict(pin_memory=False, dataset=dict(times=1, dataset=dict(pipeline=train_pipeline)))
+val_dataloader = dict(pin_memory=False, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = val_evaluator

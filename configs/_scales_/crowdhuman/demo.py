@@ -2,16 +2,13 @@
 # in CrowdHuman's layout (`o2f prepare-data odgt`), so mmdet's CrowdHumanDataset and the CrowdHuman
 # metric run end to end on a CPU.
 _base_ = '../demo.py'
-data_root = 'data/demo_trees_odgt/'
 metainfo = dict(classes=('tree', ))
 
 train_dataloader = dict(dataset=dict(dataset=dict(
-    _delete_=True, type='CrowdHumanDataset', data_root=data_root, metainfo=metainfo,
+    _delete_=True, type='CrowdHumanDataset', metainfo=metainfo,
     ann_file='annotation_train.odgt', data_prefix=dict(img='Images/'), pipeline={{_base_.train_pipeline}})))
 val_dataloader = dict(dataset=dict(
-    _delete_=True, type='CrowdHumanDataset', data_root=data_root, metainfo=metainfo,
+    _delete_=True, type='CrowdHumanDataset', metainfo=metainfo,
     ann_file='annotation_val.odgt', data_prefix=dict(img='Images/'), test_mode=True,
     pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotation_val.odgt')
-test_evaluator = val_evaluator

@@ -1,0 +1,113 @@
+"""Where a scale's data and runs are: the one reader of ``configs/pipeline.yaml``'s scales, the
+config families, the data roots and the work-dir layout. The DAG, a training job, ``o2f train`` on
+its own and the reports all ask here, so each of these facts is stated once.
+
+- A *scale* is a settings block in ``configs/pipeline.yaml`` (``scales.<name>``) plus its config
+  override file ``configs/_scales_/<name>.py``.
+- A config's *family* is the folder it sits in when that folder has its own scale files
+  (``configs/crowdhuman/`` reads ``configs/_scales_/crowdhuman/<scale>.py`` and CrowdHuman data);
+  every other config is ``coco``: COCO-format detection data.
+- A family's *data root* at a scale is ``scales.<scale>.datasets.<family>``. A root that the DAG
+  writes itself (``BUILTIN_DATA``) is a declared input of the jobs; any other root is the user's
+  and must exist before the DAG starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ..errors import O2FError
+from ..work_dir import FINAL_METRICS, SPEED
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "configs"
+SCALE_FILES = CONFIGS / "_scales_"
+SETTINGS_FILE = Path("configs") / "pipeline.yaml"
+DEFAULT_FAMILY = "coco"
+
+# Data the DAG writes itself (workflow/rules/data.smk, `o2f prepare-data`): root -> annotation files.
+COCO_FILES = ("annotations/train.json", "annotations/val.json")
+ODGT_FILES = ("annotation_train.odgt", "annotation_val.odgt")
+BUILTIN_DATA = {
+    "data/synthetic_shapes": COCO_FILES,
+    "data/synthetic_shapes_demo": COCO_FILES,
+    "data/demo_trees": COCO_FILES,
+    "data/synthetic_shapes_odgt": ODGT_FILES,
+    "data/demo_trees_odgt": ODGT_FILES,
+}
+
+
+def settings_path(root: Path | None = None) -> Path:
+    """The settings a job or command reads: its working directory's ``configs/pipeline.yaml`` (the
+    project a DAG runs in), else the package's own."""
+    local = (root or Path.cwd()) / SETTINGS_FILE
+    return local if local.exists() else ROOT / SETTINGS_FILE
+
+
+def load_settings(root: Path | None = None) -> dict:
+    path = settings_path(root)
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise O2FError(f"cannot read {path}: {err}") from err
+
+
+def config_family(config: str | Path) -> str:
+    """The family of a config: its folder's name where ``configs/_scales_/<folder>/`` exists."""
+    folder = Path(config).resolve().parent.name
+    return folder if (SCALE_FILES / folder).is_dir() else DEFAULT_FAMILY
+
+
+def scale_file(scale: str, family: str = DEFAULT_FAMILY) -> Path:
+    """The config override file of a scale, for a family with its own (it inherits the plain one)."""
+    path = SCALE_FILES / f"{scale}.py" if family == DEFAULT_FAMILY else SCALE_FILES / family / f"{scale}.py"
+    if not path.exists():
+        raise O2FError(f"scale '{scale}' has no config file for {family} configs: {path} is missing")
+    return path
+
+
+class Layout:
+    """One scale's data roots and work dirs, from the settings (``configs/pipeline.yaml``)."""
+
+    def __init__(self, settings: dict, scale: str) -> None:
+        scales = settings["scales"]
+        if scale not in scales:
+            raise O2FError(f"unknown scale '{scale}'; choose one of {', '.join(scales)}")
+        self.scale, self.scale_settings = scale, scales[scale]
+        self.work_root = settings["work_root"]
+
+    @classmethod
+    def from_settings_file(cls, scale: str, root: Path | None = None) -> Layout:
+        return cls(load_settings(root), scale)
+
+    # --- data ------------------------------------------------------------------------------------
+    def data_root(self, family: str) -> str:
+        roots = self.scale_settings["datasets"]
+        if family not in roots:
+            raise O2FError(f"scale '{self.scale}' has no data root for {family} configs; set "
+                           f"scales.{self.scale}.datasets.{family} in configs/pipeline.yaml")
+        return roots[family].rstrip("/")
+
+    def builtin_files(self, family: str) -> list[str]:
+        """The annotation files the DAG writes for the family's root; [] for a user's root."""
+        root = self.data_root(family)
+        return [f"{root}/{name}" for name in BUILTIN_DATA.get(root, ())]
+
+    def check_user_root(self, family: str, project: Path) -> None:
+        """A root the DAG does not write must be there before any job starts."""
+        root = self.data_root(family)
+        if root not in BUILTIN_DATA and not (project / root).exists():
+            raise O2FError(f"dataset root {root} does not exist; put the dataset there (see README) or set "
+                           f"scales.{self.scale}.datasets.{family} in configs/pipeline.yaml")
+
+    # --- runs ------------------------------------------------------------------------------------
+    def work_dir(self, experiment: str, seed: int) -> str:
+        return f"{self.work_root}/{self.scale}/{experiment}/seed{seed}"
+
+    def metrics_file(self, experiment: str, seed: int) -> str:
+        return f"{self.work_dir(experiment, seed)}/{FINAL_METRICS}"
+
+    def speed_file(self, experiment: str) -> str:
+        return f"{self.work_root}/{self.scale}/{experiment}/{SPEED}"
