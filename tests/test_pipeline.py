@@ -72,16 +72,17 @@ def test_default_target_is_the_headline_set_at_demo_scale(repo_root, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
     assert counts["train"] == len(plan.experiments_for()) == len(headline)
-    assert "speed" not in counts and counts["table"] == 1 and counts["demo_trees"] == 1
+    assert "speed" not in counts and counts["table"] == 1 and counts["builtin_data"] == 1
 
 
 @pytest.mark.slow
 def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
     work = project_copy(repo_root, tmp_path / "bad")
     server = refused_url()
-    for config, expected in ((["scale=huge"], "'huge' is not one of"),
+    for config, expected in ((["scale=huge"], "unknown scale 'huge'; choose one of ci, demo, full"),
                              (["tables=[table99]"], "unknown table(s) table99"),
                              (["scale=full"], "dataset root data/coco does not exist"),
+                             (["scales={ci: {datasets: {coco: data/mine}}}"], "edit them there, not with --config"),
                              ([f"mlflow={{tracking_uri: '{server}', experiment: o2f}}"],
                               f"MLflow tracking store {server} is unreachable")):
         done = snakemake(work, "-n", "--config", *config)
