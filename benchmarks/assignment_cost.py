@@ -18,7 +18,7 @@ from mmdet.models.dense_heads import FCOSHead
 from mmengine.structures import InstanceData
 
 import o2f.plugin  # noqa: F401
-from o2f.models import O2FHead
+from o2f.models.o2f_head import O2FHead
 
 STRIDES = [8, 16, 32, 64, 128]
 HEIGHT, WIDTH, NUM_CLASSES = 800, 1333, 80

@@ -13,10 +13,17 @@ from mmengine.structures import InstanceData
 pytest.importorskip("mmcv.ops")
 
 import o2f.plugin  # noqa: E402,F401
-from o2f.assigners import OneToManyAssigner, POTOAssigner  # noqa: E402
-from o2f.assigners.one_to_many import atss_candidates, topk_candidates  # noqa: E402
-from o2f.assigners.poto import hungarian  # noqa: E402
-from o2f.models import MaxFilter3D, POTOHead  # noqa: E402
+from o2f.assigners.one_to_many import (  # noqa: E402
+    OneToManyAssigner,  # noqa: E402
+    atss_candidates,
+    topk_candidates,
+)
+from o2f.assigners.poto import (
+    POTOAssigner,  # noqa: E402
+    hungarian,  # noqa: E402
+)
+from o2f.models.max_filter import MaxFilter3D  # noqa: E402
+from o2f.models.o2f_head import POTOHead  # noqa: E402
 from o2f.pipeline.config import load_config  # noqa: E402
 from o2f.pipeline.train import build_runner  # noqa: E402
 
@@ -136,7 +143,7 @@ def small_poto_head(**kwargs) -> POTOHead:
 def test_plain_poto_has_no_objectness_and_scores_by_class_alone():
     """DeFCN's plain POTO (poto.res50.fpn.coco.800size.3x_ms): sigmoid(cls) alone in loss and inference."""
     head = small_poto_head()
-    assert head.conv_centerness is None and not any("centerness" in n for n, _ in head.named_parameters())
+    assert head.conv_objectness is None and not any("objectness" in n for n, _ in head.named_parameters())
     torch.nn.init.zeros_(head.conv_cls.weight)
     torch.nn.init.constant_(head.conv_cls.bias, float(torch.logit(torch.tensor(0.3))))
     feats = [torch.randn(1, 16, 8, 8), torch.randn(1, 16, 4, 4)]
@@ -158,7 +165,7 @@ def test_fcos_mode_uses_the_heads_levels():
     head = POTOHead(num_classes=1, in_channels=16, feat_channels=16, stacked_convs=1, strides=[8, 16],
                     regress_ranges=((-1, 32), (32, 1e8)), norm_cfg=dict(type="GN", num_groups=4),
                     train_cfg=dict(assigner=dict(type="POTOAssigner"),
-                                   aux_assigner=dict(type="OneToManyAssigner", mode="fcos")))
+                                   aux_assigner=dict(type="OneToManyAssigner", strategy="fcos")))
     assert head.aux_assigner.regress_ranges == {8: (-1, 32), 16: (32, 1e8)}
 
 

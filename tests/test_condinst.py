@@ -18,9 +18,12 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import o2f.plugin  # noqa: E402,F401
-from o2f.models import NMS_FIELD, NO_NMS_FIELD, O2FCondInstBboxHead  # noqa: E402
-from o2f.models.condinst_heads import mask_centred  # noqa: E402
+from o2f.models.condinst_heads import (
+    O2FCondInstBboxHead,  # noqa: E402
+    mask_centred,  # noqa: E402
+)
 from o2f.models.condinst_mask_head import semantic_targets  # noqa: E402
+from o2f.models.dual_postprocess import NMS_FIELD, NO_NMS_FIELD  # noqa: E402
 from o2f.models.matching import centre_region_mask, mask_centroids  # noqa: E402
 from o2f.pipeline.config import load_config  # noqa: E402
 from o2f.pipeline.layout import config_family  # noqa: E402

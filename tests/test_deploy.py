@@ -178,7 +178,7 @@ def test_detect_refuses_a_checkpoint_of_another_config(repo_root, trained_o2f, c
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("o2f: error: ")]
     assert code == 2 and len(err) == 1
     # plain POTO has no objectness branch (as in DeFCN), so one-to-few's first extra key is named
-    assert "'bbox_head.conv_centerness.weight' in the checkpoint is not in the model" in err[0]
+    assert "'bbox_head.conv_objectness.weight' in the checkpoint is not in the model" in err[0]
     assert not out.exists()
 
 

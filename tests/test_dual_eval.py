@@ -12,7 +12,8 @@ from mmengine.structures import InstanceData
 pytest.importorskip("mmcv.ops")
 
 from o2f.evaluation import DualNMSCocoMetric  # noqa: E402
-from o2f.models import NMS_FIELD, NO_NMS_FIELD, DualNMSFCOSHead  # noqa: E402
+from o2f.models.dual_postprocess import NMS_FIELD, NO_NMS_FIELD  # noqa: E402
+from o2f.models.fcos_head import DualNMSFCOSHead  # noqa: E402
 
 GT_BOXES = [[10, 10, 50, 50], [100, 10, 140, 50], [10, 100, 50, 140]]  # x1, y1, x2, y2
 

@@ -1,18 +1,16 @@
-"""Formulas against values worked out by hand (the working is in the comments): Eq. 5's box loss with
-the authors' centerness weighting, the joint focal loss of POTO and the auxiliary loss, and FCOS's
-own candidate selection (centre region, regress range, smallest box)."""
+"""Formulas against values worked out by hand (the working is in the comments), without mmdet's models
+or mmcv's compiled ops: Eq. 5's box-loss weights (the authors' centerness weighting), the joint focal
+loss of POTO and the auxiliary loss, and FCOS's own candidate selection (centre region, regress
+range, smallest box)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from mmengine.structures import InstanceData
 
-pytest.importorskip("mmcv.ops")
-
-from o2f.assigners.one_to_many import fcos_candidates, smallest_box_owner  # noqa: E402
-from o2f.models.losses import JointFocalLoss  # noqa: E402
-from o2f.models.o2f_head import O2FHead, centerness_target  # noqa: E402
+from o2f.assigners.selection import fcos_candidates, smallest_box_owner
+from o2f.models.losses import JointFocalLoss
+from o2f.models.matching import box_loss_weights, centerness_target
 
 
 def test_centerness_target_by_hand():
@@ -23,36 +21,12 @@ def test_centerness_target_by_hand():
     assert centerness_target(points, boxes).tolist() == pytest.approx([0.288675, 1.0, 0.0], abs=1e-6)
 
 
-def one_level_head(bbox_weighting: str) -> O2FHead:
-    """One class, one level of stride 8 with every box in range; no extra objectness convs."""
-    return O2FHead(num_classes=1, in_channels=8, feat_channels=8, stacked_convs=1, strides=(8,),
-                   regress_ranges=((-1, 1e8),), num_obj_convs=0, bbox_weighting=bbox_weighting,
-                   norm_cfg=dict(type="GN", num_groups=4, requires_grad=True))
-
-
-@pytest.mark.parametrize("bbox_weighting, expected", [
-    # Two positives of the object (0, 0, 24, 8) on a 1 x 2 map of stride 8: points (4, 4) and (12, 4).
-    # Anchor 0 predicts the object exactly: GIoU loss 1 - 1 = 0. Anchor 1 predicts (0, 0, 12, 8):
-    # IoU = 96 / 192 = 0.5, the enclosing box is the object's, so GIoU = 0.5 and the loss 1 - 0.5 = 0.5.
-    # Centerness: (4, 4): l=4 r=20 t=4 b=4 -> sqrt(4/20 * 1) = sqrt(0.2) = 0.447214; (12, 4): 1.
-    # Authors' code: loss_weight 2 x (0.447214 x 0 + 1 x 0.5) / (0.447214 + 1) = 1 / 1.447214 = 0.690983.
-    ("centerness", 0.690983),
-    # The paper's Eq. 5 (every positive alike), averaged over the 2 positives: 2 x (0 + 0.5) / 2 = 0.5.
-    ("uniform", 0.5),
-])
-def test_eq5_box_loss_weights_each_positive_by_its_centerness(bbox_weighting, expected):
-    head = one_level_head(bbox_weighting)
-    ones = torch.ones(2)
-    # Both anchors positive for object 0 (class 0), as an assigner would say; the box loss is under test.
-    head.assign_single = lambda priors, joint, boxes, gt: (torch.zeros(2, dtype=torch.long), ones, ones,
-                                                           torch.zeros(2, dtype=torch.long))
-    distances = torch.tensor([[4.0, 4.0, 20.0, 4.0],     # (4, 4) - (l, t) .. + (r, b) = (0, 0, 24, 8)
-                              [12.0, 4.0, 0.0, 4.0]])    # (12, 4) -> (0, 0, 12, 8)
-    bbox_preds = [distances.T.reshape(1, 4, 1, 2)]
-    cls_scores, objectness = [torch.zeros(1, 1, 1, 2)], [torch.zeros(1, 1, 1, 2)]
-    gt = InstanceData(bboxes=torch.tensor([[0.0, 0.0, 24.0, 8.0]]), labels=torch.tensor([0]))
-    losses, _ = head.dense_losses(cls_scores, bbox_preds, objectness, [gt])
-    assert losses["loss_bbox"].item() == pytest.approx(expected, rel=1e-5)
+def test_eq5_box_loss_weights_by_hand():
+    # Object (0, 0, 24, 8); points (4, 4): l=4 r=20 t=4 b=4 -> sqrt(4/20 x 4/4) = sqrt(0.2) = 0.447214, and
+    # (12, 4), its centre: 1. The authors' code weights each positive's box loss by these, the paper's text by 1.
+    points, boxes = torch.tensor([[4.0, 4.0], [12.0, 4.0]]), torch.tensor([[0.0, 0.0, 24.0, 8.0]] * 2)
+    assert box_loss_weights(points, boxes, "centerness").tolist() == pytest.approx([0.447214, 1.0], abs=1e-6)
+    assert box_loss_weights(points, boxes, "uniform").tolist() == [1.0, 1.0]
 
 
 def test_joint_focal_loss_by_hand():

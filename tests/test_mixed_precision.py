@@ -15,8 +15,8 @@ pytest.importorskip("mmcv.ops")
 import o2f.plugin  # noqa: E402,F401
 from o2f.datasets.image_cache import CachedLoadImageFromFile  # noqa: E402
 from o2f.engine import BF16OptimWrapper  # noqa: E402
-from o2f.models import O2FHead  # noqa: E402
 from o2f.models.channels_last import ChannelsLastResNet  # noqa: E402
+from o2f.models.o2f_head import O2FHead  # noqa: E402
 from o2f.pipeline.config import load_config  # noqa: E402
 
 

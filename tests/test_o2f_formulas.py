@@ -7,12 +7,10 @@ import math
 import pytest
 import torch
 
-pytest.importorskip("mmcv.ops")
-
-from o2f.assigners.one_to_few import select_one_to_few  # noqa: E402
-from o2f.models.losses import SoftLabelFocalLoss  # noqa: E402
-from o2f.models.matching import centre_region_mask, matching_score  # noqa: E402
-from o2f.models.soft_labels import dynamic_soft_labels, temperature  # noqa: E402
+from o2f.assigners.selection import select_one_to_few
+from o2f.models.losses import SoftLabelFocalLoss
+from o2f.models.matching import centre_region_mask, matching_score
+from o2f.models.soft_labels import dynamic_soft_labels, temperature
 
 
 def test_matching_score_multiply_and_add():

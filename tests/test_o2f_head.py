@@ -10,7 +10,7 @@ from mmengine.structures import InstanceData
 pytest.importorskip("mmcv.ops")
 
 import o2f.plugin  # noqa: E402,F401
-from o2f.models import O2FHead  # noqa: E402
+from o2f.models.o2f_head import O2FHead  # noqa: E402
 from o2f.models.soft_labels import temperature  # noqa: E402
 from o2f.pipeline.config import load_config  # noqa: E402
 from o2f.pipeline.train import build_runner  # noqa: E402
@@ -83,6 +83,38 @@ def test_paper_convention_keeps_one_more_anchor():
     assert code == K and paper == K + 1
 
 
+def one_level_head(bbox_weighting: str) -> O2FHead:
+    """One class, one level of stride 8 with every box in range; no extra objectness convs."""
+    return O2FHead(num_classes=1, in_channels=8, feat_channels=8, stacked_convs=1, strides=(8,),
+                   regress_ranges=((-1, 1e8),), num_obj_convs=0, bbox_weighting=bbox_weighting,
+                   norm_cfg=dict(type="GN", num_groups=4, requires_grad=True))
+
+
+@pytest.mark.parametrize("bbox_weighting, expected", [
+    # Two positives of the object (0, 0, 24, 8) on a 1 x 2 map of stride 8: points (4, 4) and (12, 4).
+    # Anchor 0 predicts the object exactly: GIoU loss 1 - 1 = 0. Anchor 1 predicts (0, 0, 12, 8):
+    # IoU = 96 / 192 = 0.5, the enclosing box is the object's, so GIoU = 0.5 and the loss 1 - 0.5 = 0.5.
+    # Centerness: (4, 4): l=4 r=20 t=4 b=4 -> sqrt(4/20 * 1) = sqrt(0.2) = 0.447214; (12, 4): 1.
+    # Authors' code: loss_weight 2 x (0.447214 x 0 + 1 x 0.5) / (0.447214 + 1) = 1 / 1.447214 = 0.690983.
+    ("centerness", 0.690983),
+    # The paper's Eq. 5 (every positive alike), averaged over the 2 positives: 2 x (0 + 0.5) / 2 = 0.5.
+    ("uniform", 0.5),
+])
+def test_eq5_box_loss_in_the_head_weights_each_positive_by_its_centerness(bbox_weighting, expected):
+    head = one_level_head(bbox_weighting)
+    ones = torch.ones(2)
+    # Both anchors positive for object 0 (class 0), as an assigner would say; the box loss is under test.
+    head.assign_single = lambda priors, joint, boxes, gt: (torch.zeros(2, dtype=torch.long), ones, ones,
+                                                           torch.zeros(2, dtype=torch.long))
+    distances = torch.tensor([[4.0, 4.0, 20.0, 4.0],     # (4, 4) - (l, t) .. + (r, b) = (0, 0, 24, 8)
+                              [12.0, 4.0, 0.0, 4.0]])    # (12, 4) -> (0, 0, 12, 8)
+    bbox_preds = [distances.T.reshape(1, 4, 1, 2)]
+    cls_scores, objectness = [torch.zeros(1, 1, 1, 2)], [torch.zeros(1, 1, 1, 2)]
+    gt = InstanceData(bboxes=torch.tensor([[0.0, 0.0, 24.0, 8.0]]), labels=torch.tensor([0]))
+    losses, _ = head.dense_losses(cls_scores, bbox_preds, objectness, [gt])
+    assert losses["loss_bbox"].item() == pytest.approx(expected, rel=1e-5)
+
+
 def test_loss_is_finite_and_trains_both_branches_without_objects():
     head = small_head()
     feats = [torch.randn(2, 16, 16, 16), torch.randn(2, 16, 8, 8)]
@@ -92,7 +124,14 @@ def test_loss_is_finite_and_trains_both_branches_without_objects():
     total = losses["loss_cls"] + losses["loss_bbox"]
     assert torch.isfinite(total)
     total.backward()
-    assert head.conv_centerness.weight.grad.abs().sum() > 0 and head.conv_cls.weight.grad.abs().sum() > 0
+    assert head.conv_objectness.weight.grad.abs().sum() > 0 and head.conv_cls.weight.grad.abs().sum() > 0
+
+
+def test_a_checkpoint_naming_the_objectness_output_conv_centerness_loads_its_weights():
+    saved = {(k.replace("conv_objectness", "conv_centerness")): v for k, v in small_head().state_dict().items()}
+    head = small_head()
+    head.load_state_dict(saved)  # strict: nothing missing, nothing left over
+    assert torch.equal(head.conv_objectness.weight, saved["conv_centerness.weight"])
 
 
 @pytest.mark.parametrize("num_convs", [1, 3])
@@ -100,7 +139,7 @@ def test_objectness_branch_depth(num_convs):
     head = O2FHead(num_classes=1, in_channels=16, feat_channels=16, stacked_convs=1, strides=[8],
                    norm_cfg=dict(type="GN", num_groups=4, requires_grad=True), num_obj_convs=num_convs)
     assert len(head.obj_convs) == num_convs
-    assert head.obj_convs[-1].conv.out_channels == 64 and head.conv_centerness.in_channels == 64
+    assert head.obj_convs[-1].conv.out_channels == 64 and head.conv_objectness.in_channels == 64
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ import re
 
 import pytest
 from dag import TINY, VENV_BIN, activated_env, local_tiny_run, project_copy, results, snakemake
-
 from slurm_local import PACKAGES, LocalSlurm, missing_tools
 
 pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakemake runs on it

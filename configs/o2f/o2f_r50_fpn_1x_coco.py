@@ -18,7 +18,7 @@ model = dict(
     # K counts the certain anchor too (K=7: 1 certain + 6 ambiguous), as in the authors' code;
     # topk_includes_certain=False reads the paper's "certain + K ambiguous".
     train_cfg=dict(assigner=dict(type='OneToFewAssigner', topk=7, topk_includes_certain=True, alpha=0.8,
-                                 mode='multiply', center_radius=1.5)),
+                                 combine='multiply', center_radius=1.5)),
     test_cfg=dict(nms_pre=1000, score_thr=0.05, nms=dict(type='nms', iou_threshold=0.6), max_per_img=100,
                   nms_free=True))
 

@@ -32,8 +32,8 @@ class QualityAssigner(BaseAssigner):
 
     region = "centre"
 
-    def __init__(self, alpha: float = 0.8, center_radius: float = 1.5, mode: str = "multiply") -> None:
-        self.alpha, self.center_radius, self.mode = alpha, center_radius, mode
+    def __init__(self, alpha: float = 0.8, center_radius: float = 1.5, combine: str = "multiply") -> None:
+        self.alpha, self.center_radius, self.combine = alpha, center_radius, combine
 
     def match(self, priors: Tensor, gt: InstanceData, iou: Tensor, quality: Tensor, inside: Tensor
               ) -> tuple[Tensor, Tensor, Tensor]:
@@ -63,7 +63,7 @@ class QualityAssigner(BaseAssigner):
         if num_gts and num_anchors:
             inside = self.region_mask(priors, gt_instances)
             iou = bbox_overlaps(pred_instances.bboxes, gt_instances.bboxes)
-            quality = matching_score(pred_instances.scores[:, labels], iou, alpha=self.alpha, mode=self.mode)
+            quality = matching_score(pred_instances.scores[:, labels], iou, alpha=self.alpha, combine=self.combine)
             owner, best, certain = self.match(priors, gt_instances, iou, quality, inside)
         positive = owner >= 0
         result = AssignResult(num_gts, owner + 1, best,

@@ -5,18 +5,12 @@ from __future__ import annotations
 import torch
 from mmdet.registry import TASK_UTILS
 from mmengine.structures import InstanceData
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from .base import QualityAssigner
+from .selection import hungarian
 
 OUTSIDE_REGION = -1.0  # DeFCN's score of an anchor outside the object's centre region
-
-
-def hungarian(quality: Tensor) -> tuple[Tensor, Tensor]:
-    """Anchor and object indices of the one-to-one matching that maximises total ``quality`` (A, G)."""
-    anchors, objects = linear_sum_assignment(quality.detach().float().cpu().numpy(), maximize=True)
-    return torch.as_tensor(anchors, device=quality.device), torch.as_tensor(objects, device=quality.device)
 
 
 @TASK_UTILS.register_module()

@@ -44,16 +44,32 @@ def mask_centroids(masks: Tensor, gt_boxes: Tensor) -> Tensor:
 
 
 def matching_score(p: Tensor, iou: Tensor, inside: Tensor | None = None, alpha: float = 0.8,
-                   mode: str = "multiply") -> Tensor:
+                   combine: str = "multiply") -> Tensor:
     """Eq. 1: S = 1[inside] * p^(1-alpha) * IoU^alpha, or the "add" form (1-alpha) p + alpha IoU (Table 4).
 
     ``p`` is the detached joint score at each object's class, ``iou`` between predicted box and object;
     without ``inside`` the score is left unmasked (the assigners mask it where their authors do).
     """
-    if mode == "multiply":
+    if combine == "multiply":
         score = p.pow(1 - alpha) * iou.pow(alpha)
-    elif mode == "add":
+    elif combine == "add":
         score = (1 - alpha) * p + alpha * iou
     else:
-        raise ValueError(f"matching mode must be 'multiply' or 'add', got {mode!r}")
+        raise ValueError(f"Eq. 1 combines by 'multiply' or 'add', got {combine!r}")
     return score if inside is None else score * inside
+
+
+def centerness_target(points: Tensor, boxes: Tensor) -> Tensor:
+    """FCOS centerness of each point inside its box: sqrt(min(l,r)/max(l,r) * min(t,b)/max(t,b))."""
+    lt = points - boxes[:, :2]
+    rb = boxes[:, 2:] - points
+    ratio = torch.minimum(lt, rb) / torch.maximum(lt, rb).clamp(min=1e-6)
+    return ratio.clamp(min=0).prod(-1).sqrt()
+
+
+def box_loss_weights(points: Tensor, boxes: Tensor, weighting: str = "centerness") -> Tensor:
+    """Eq. 5's weight of each positive's box loss, normalised by their sum: the centerness of its point
+    in its object's box (the authors' code) or 1 (``uniform``, the paper's text)."""
+    if weighting == "centerness":
+        return centerness_target(points, boxes)
+    return torch.ones_like(points[:, 0])

@@ -13,17 +13,10 @@ from torch import Tensor, nn
 
 from .dual_postprocess import DualPostProcessMixin
 from .fp32_loss import FP32LossMixin
+from .matching import box_loss_weights
 from .soft_labels import dynamic_soft_labels, temperature
 
 SOFT_LABEL_MODES = ("dynamic", "static", "hard")
-
-
-def centerness_target(points: Tensor, boxes: Tensor) -> Tensor:
-    """FCOS centerness of each point inside its box: sqrt(min(l,r)/max(l,r) * min(t,b)/max(t,b))."""
-    lt = points - boxes[:, :2]
-    rb = boxes[:, 2:] - points
-    ratio = torch.minimum(lt, rb) / torch.maximum(lt, rb).clamp(min=1e-6)
-    return ratio.clamp(min=0).prod(-1).sqrt()
 
 
 @MODELS.register_module()
@@ -88,7 +81,17 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
             for c_in, c_out in zip(channels[:-1], channels[1:], strict=True))
         self.objectness_module = (MODELS.build(dict(channels=channels[-1], **self.objectness_module_cfg))
                                   if self.objectness_module_cfg else None)
-        self.conv_centerness = nn.Conv2d(channels[-1], 1, 3, padding=1) if self.with_objectness else None
+        self.conv_centerness = None  # FCOS's centerness branch: the objectness output takes its place
+        self.conv_objectness = nn.Conv2d(channels[-1], 1, 3, padding=1) if self.with_objectness else None
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Checkpoints written before the objectness output had its own name hold it as
+        ``conv_centerness``: resuming or loading one keeps its objectness weights."""
+        for name in ("weight", "bias"):
+            old, new = f"{prefix}conv_centerness.{name}", f"{prefix}conv_objectness.{name}"
+            if old in state_dict and new not in state_dict and self.conv_objectness is not None:
+                state_dict[new] = state_dict.pop(old)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def set_epoch(self, epoch: int, max_epochs: int) -> None:
         self.epoch, self.max_epochs = epoch, max_epochs
@@ -111,7 +114,7 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
             feats = [conv(f) for f in feats]
         if self.objectness_module is not None:
             feats = self.objectness_module(feats)
-        return [self.conv_centerness(f) for f in feats]
+        return [self.conv_objectness(f) for f in feats]
 
     def forward_towers(self, x: Tensor, scale, stride: int) -> tuple[Tensor, Tensor, Tensor]:
         cls_score, bbox_pred, _, reg_feat = super(FCOSHead, self).forward_single(x)
@@ -203,10 +206,7 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
         loss_cls = self.loss_cls(joint, labels, targets, weights, avg_factor=num_pos)
 
         pos_points = priors[:, :2].repeat(len(cls_scores[0]), 1)[positive]
-        if self.bbox_weighting == "centerness":
-            box_weights = centerness_target(pos_points, gt_boxes[positive])
-        else:
-            box_weights = torch.ones_like(pos_points[:, 0])
+        box_weights = box_loss_weights(pos_points, gt_boxes[positive], self.bbox_weighting)
         box_avg_factor = reduce_mean(box_weights.sum()).clamp(min=1e-6)  # every rank joins the reduce
         if positive.any():
             loss_bbox = self.loss_bbox(boxes[positive], gt_boxes[positive], weight=box_weights,

@@ -1,0 +1,81 @@
+"""The package's shape, checked where it matters: the formulas run without mmcv's compiled ops, the
+reports render without torch or mmcv, and the mmdet plugin never imports the pipeline."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FORMULA_TESTS = ["tests/test_o2f_formulas.py", "tests/test_hand_computed.py"]
+
+
+def run_blocked(blocked: list[str], code: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter where importing any of ``blocked`` fails."""
+    prelude = ("import sys\nclass Blocked:\n    def find_spec(self, name, path=None, target=None):\n"
+               f"        if any(name == b or name.startswith(b + '.') for b in {blocked!r}):\n"
+               "            raise ImportError(f'{name} is blocked')\nsys.meta_path.insert(0, Blocked())\n")
+    return subprocess.run([sys.executable, "-c", prelude + code], cwd=cwd, capture_output=True, text=True)
+
+
+def test_formula_tests_pass_without_mmcvs_compiled_ops():
+    done = run_blocked(["mmcv._ext"], f"import pytest\nsys.exit(pytest.main({FORMULA_TESTS!r} + "
+                                      "['-q', '-p', 'no:cacheprovider', '-o', 'addopts=']))")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "skipped" not in done.stdout
+
+
+def test_reports_render_without_torch_or_mmcv(tmp_path):
+    """A table, Figure 5, the claims report and the index page from a finished run's metrics file."""
+    run = tmp_path / "work_dirs/demo/o2f_r50_1x/seed0/final_metrics.json"
+    run.parent.mkdir(parents=True)
+    epochs = [{"epoch": e, "coco/nms_bbox_mAP": 0.1 * e, "coco/nonms_bbox_mAP": 0.09 * e} for e in (1, 2)]
+    run.write_text(__import__("json").dumps({"epochs": epochs, "final": epochs[-1]}))
+    code = f"""
+from pathlib import Path
+import yaml
+from o2f.pipeline.plan import Plan
+from o2f.pipeline.reporting.claims import claims_frame, evaluate_claims, write_claims
+from o2f.pipeline.reporting.figures import curves_figure
+from o2f.pipeline.reporting.index import render_index
+from o2f.pipeline.reporting.results import Results
+from o2f.pipeline.reporting.tables import table_frame, write_table
+settings = {{**yaml.safe_load(Path('{REPO}/configs/pipeline.yaml').read_text()), 'tables': ['headline', 'figure5']}}
+plan = Plan.from_files('{REPO}/configs/tables.yaml', settings, root=Path('{REPO}'))
+results = Results(plan, root=Path('{tmp_path}'))
+out = Path('{tmp_path}/reports')
+write_table(table_frame(plan, results, 'headline'), 'headline', out / 'headline', 'demo', [], '')
+curves_figure(plan, results, 'figure5', out / 'figure5')
+write_claims(claims_frame(evaluate_claims(plan, results), [0]), out / 'claims', 'demo', [0])
+render_index({{'headline': ('t', Path('headline.csv'))}}, {{'figure5': ('f', Path('figure5.png'))}},
+             out / 'index.html', 'demo', [], Path('{REPO}'), claims=Path('claims.csv'))
+assert not any(m in sys.modules for m in ('torch', 'mmcv', 'mmdet')), 'loaded the training stack'
+"""
+    done = run_blocked(["torch", "mmcv", "mmdet"], code)
+    assert done.returncode == 0, done.stderr[-3000:]
+    reports = tmp_path / "reports"
+    assert "Ours-3convs" in (reports / "headline.md").read_text()
+    assert (reports / "figure5.png").stat().st_size > 0 and (reports / "claims.md").exists()
+    assert "claims" in (reports / "index.html").read_text().lower()
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The o2f modules a source file imports, relative imports resolved."""
+    package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            found.add(".".join(p for p in (base, node.module or "") if p))
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("o2f")}
+
+
+def test_the_plugin_never_imports_the_pipeline():
+    plugin = [p for p in (REPO / "o2f").rglob("*.py") if "pipeline" not in p.relative_to(REPO / "o2f").parts]
+    offenders = {str(p.relative_to(REPO)): sorted(m for m in imported_modules(p) if m.startswith("o2f.pipeline"))
+                 for p in plugin}
+    assert {path: mods for path, mods in offenders.items() if mods} == {}
