@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import O2FError
+from ..errors import O2FError, check_known
 from .layout import Layout, config_family, load_settings
 from .reporting.expression import Expression
 
@@ -133,9 +133,7 @@ class Plan:
         if settings["tables"] == ["all"]:
             settings = {**settings, "tables": known}
             self.settings = settings
-        unknown = [t for t in settings["tables"] if t not in known]
-        if unknown:
-            raise O2FError(f"unknown table(s) {', '.join(unknown)}; choose from all, {', '.join(known)}")
+        check_known(settings["tables"], known, "table")
         for name, experiment in self.experiments.items():
             if not (self.root / experiment["config"]).exists():
                 raise O2FError(f"experiment {name}: config {experiment['config']} does not exist")
@@ -299,10 +297,7 @@ class Plan:
         """The claims whose runs ``tables=[claims]`` trains: ``all``, or the listed ids."""
         if ids == ["all"]:
             return self.claims
-        known = [claim.id for claim in self.claims]
-        unknown = [i for i in ids if i not in known]
-        if unknown:
-            raise O2FError(f"unknown claim(s) {', '.join(unknown)}; choose from all, {', '.join(known)}")
+        check_known(ids, [claim.id for claim in self.claims], "claim")
         return [claim for claim in self.claims if claim.id in ids]
 
     def claim_metrics_files(self) -> list[str]:
