@@ -110,10 +110,11 @@ def test_one_to_few_onnx_has_no_nms_and_matches_pytorch(repo_root, trained_o2f, 
     meta = OnnxDetector(onnx_path).meta
     assert meta["input_hw"] == [128, 128] and meta["classes"] == ["rectangle", "ellipse"] and meta["nms"] == "none"
 
-    cfg = load_config(repo_root / O2F, "ci", low_threshold)
-    cfg.test_dataloader.dataset.data_root = str(folder / "data" / "synthetic_shapes") + "/"
-    detector, _ = load_detector(cfg, checkpoint, O2F)
-    result = compare(cfg, detector, onnx_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)  # where the ci data are: the config reads them, and their classes
+        cfg = load_config(repo_root / O2F, "ci", low_threshold)
+        detector, _ = load_detector(cfg, checkpoint, O2F)
+        result = compare(cfg, detector, onnx_path)
     assert result["images"] == 8 and result["pytorch_boxes"] > 0
     assert result["unmatched"] == 0 and result["onnx_boxes"] == result["pytorch_boxes"]
     assert result["max_box_diff"] <= 1e-3
@@ -121,7 +122,7 @@ def test_one_to_few_onnx_has_no_nms_and_matches_pytorch(repo_root, trained_o2f, 
 
 
 @pytest.mark.slow
-def test_fcos_onnx_uses_onnx_nms_with_a_dynamic_batch(repo_root, tmp_path):
+def test_fcos_onnx_uses_onnx_nms_with_a_dynamic_batch(repo_root, tmp_path, in_tmp_with_data):  # 2 classes
     onnx_path = tmp_path / "fcos.onnx"
     torch.manual_seed(0)
     export_onnx(load_config(repo_root / FCOS, "ci", {"model.test_cfg.score_thr": 0.0}), None, onnx_path,

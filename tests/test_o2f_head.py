@@ -132,6 +132,10 @@ def test_a_checkpoint_naming_the_objectness_output_conv_centerness_loads_its_wei
     head = small_head()
     head.load_state_dict(saved)  # strict: nothing missing, nothing left over
     assert torch.equal(head.conv_objectness.weight, saved["conv_centerness.weight"])
+    # FCOS's order (conv_reg, conv_centerness, scales): an optimizer state saved before the rename fits
+    names = [name for name, _ in head.named_parameters()]
+    assert names[names.index("conv_reg.bias") + 1:][:3] == ["conv_objectness.weight", "conv_objectness.bias",
+                                                            "scales.0.scale"]
 
 
 @pytest.mark.parametrize("num_convs", [1, 3])

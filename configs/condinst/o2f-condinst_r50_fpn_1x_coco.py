@@ -15,7 +15,7 @@ model = dict(
         loss_bbox=dict(type='GIoULoss', loss_weight=1.0)),
     mask_head=dict(max_masks_to_train=-1, loss_mask=dict(loss_weight=2.0), with_semantic=True),
     train_cfg=dict(assigner=dict(type='OneToFewAssigner', topk=7, topk_includes_certain=True, alpha=0.8,
-                                 mode='multiply', center_radius=1.5)),
+                                 combine='multiply', center_radius=1.5)),
     test_cfg=dict(nms_free=True))
 
 # EpochToHeadHook: T of Eq. 3 follows the epoch.

@@ -43,6 +43,28 @@ def state_dict_of(checkpoint: dict) -> dict[str, torch.Tensor]:
     return {key.removeprefix("module."): value for key, value in state.items()}
 
 
+def renamed_keys(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A checkpoint written before the one-to-few head named its objectness output ``conv_objectness``
+    (it was ``conv_centerness``) reads as it is now; FCOS's own centerness keeps its name."""
+    expected = model.state_dict()
+
+    def now(key: str) -> str:
+        new = key.replace(".conv_centerness.", ".conv_objectness.")
+        return new if new in expected and key not in expected else key
+
+    return {now(key): value for key, value in state.items()}
+
+
+def use_classes(cfg: Config, classes) -> None:
+    """The checkpoint's classes size the heads, so detecting needs no dataset on this machine."""
+    if not classes:
+        return
+    cfg.metainfo = dict(classes=tuple(classes))
+    for head in ("bbox_head", "mask_head"):
+        if "num_classes" in cfg.model.get(head, {}):
+            cfg.model[head]["num_classes"] = len(classes)
+
+
 def first_mismatch(model: nn.Module, state: dict[str, torch.Tensor]) -> str | None:
     """The first key, in the model's order, that the checkpoint lacks or holds in another shape;
     else the first checkpoint key the model does not have; None when they fit."""
@@ -80,13 +102,16 @@ def check_fits(model: nn.Module, checkpoint: dict, checkpoint_path: str | Path, 
 def load_detector(cfg: Config, checkpoint_path: str | Path | None, config_path: str | Path = "the config"
                   ) -> tuple[nn.Module, dict]:
     """The detector in eval mode with the checkpoint's weights (random ones for None) and its dataset meta."""
-    model = build_detector(cfg)
+    checkpoint = read_checkpoint(checkpoint_path) if checkpoint_path is not None else None
     meta = {"classes": tuple(cfg.get("metainfo", {}).get("classes", ()))}
-    if checkpoint_path is not None:
-        checkpoint = read_checkpoint(checkpoint_path)
-        check_fits(model, checkpoint, checkpoint_path, config_path)
-        model.load_state_dict(state_dict_of(checkpoint))
+    if checkpoint is not None:
         meta = checkpoint.get("meta", {}).get("dataset_meta", meta)
+        use_classes(cfg, meta.get("classes"))
+    model = build_detector(cfg)
+    if checkpoint is not None:
+        state = renamed_keys(model, state_dict_of(checkpoint))
+        check_fits(model, {"state_dict": state}, checkpoint_path, config_path)
+        model.load_state_dict(state)
     else:
         with quiet_mmengine():
             model.init_weights()

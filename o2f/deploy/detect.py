@@ -15,7 +15,7 @@ from mmdet.apis import DetInferencer
 from mmengine.config import Config
 
 from ..errors import O2FError
-from .checkpoint import check_fits, read_checkpoint
+from .checkpoint import check_fits, read_checkpoint, renamed_keys, state_dict_of, use_classes
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -29,6 +29,7 @@ class CheckedDetInferencer(DetInferencer):
         super().__init__(model=cfg, weights=checkpoint, device=device, show_progress=False)
 
     def _load_weights_to_model(self, model, checkpoint, cfg) -> None:
+        checkpoint = {**checkpoint, "state_dict": renamed_keys(model, state_dict_of(checkpoint))}
         check_fits(model, checkpoint, self.checkpoint_path, self.config_path)
         super()._load_weights_to_model(model, checkpoint, cfg)
 
@@ -103,7 +104,8 @@ def detect(cfg: Config, config_path: str, checkpoint: str, inputs: list[str], ou
     if images:
         if nms is not None:
             cfg.model.test_cfg.nms_free = not nms
-        read_checkpoint(checkpoint)  # a missing or unreadable file: one line, before mmengine's traceback
+        # a missing or unreadable file: one line, before mmengine's traceback; its classes size the heads
+        use_classes(cfg, read_checkpoint(checkpoint).get("meta", {}).get("dataset_meta", {}).get("classes"))
         inferencer = CheckedDetInferencer(cfg, checkpoint, config_path, device)
         predictions = inferencer(images, out_dir=str(out), pred_score_thr=score_thr, no_save_pred=True)["predictions"]
         classes = list(inferencer.model.dataset_meta.get("classes", ()))

@@ -81,12 +81,18 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
             for c_in, c_out in zip(channels[:-1], channels[1:], strict=True))
         self.objectness_module = (MODELS.build(dict(channels=channels[-1], **self.objectness_module_cfg))
                                   if self.objectness_module_cfg else None)
-        self.conv_centerness = None  # FCOS's centerness branch: the objectness output takes its place
-        self.conv_objectness = nn.Conv2d(channels[-1], 1, 3, padding=1) if self.with_objectness else None
+        # The objectness output takes the place of FCOS's centerness branch, in its position among the
+        # layers too: parameter order is what an optimizer's saved state is matched by on resume.
+        objectness = nn.Conv2d(channels[-1], 1, 3, padding=1) if self.with_objectness else None
+        layers = [("conv_objectness", objectness) if name == "conv_centerness" else (name, module)
+                  for name, module in self._modules.items()]
+        self._modules.clear()
+        self._modules.update(layers)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         """Checkpoints written before the objectness output had its own name hold it as
-        ``conv_centerness``: resuming or loading one keeps its objectness weights."""
+        ``conv_centerness``: resuming or loading one keeps its objectness weights (the layer kept its
+        place, so the optimizer's state lines up too)."""
         for name in ("weight", "bias"):
             old, new = f"{prefix}conv_centerness.{name}", f"{prefix}conv_objectness.{name}"
             if old in state_dict and new not in state_dict and self.conv_objectness is not None:

@@ -39,6 +39,6 @@ REPORTS = PLAN.settings["reports_dir"]
 MLFLOW_READY = f"{PLAN.layout.work_root}/{SCALE}/.mlflow_ready"
 TRAIN_RESOURCES = PLAN.scale_settings["train"]
 # The project's own interpreter, so jobs find o2f without an activated environment.
-O2F = f"{sys.executable} -m o2f.pipeline.cli"
+O2F = f"{sys.executable} -m o2f.cli"
 # The software of every rule (used with --use-conda; by default jobs run in the project's .venv).
 ENV = "../../environment.yml"
