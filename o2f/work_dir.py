@@ -1,5 +1,6 @@
-"""The files a training's work dir holds: the plugin's hooks write them, the pipeline and its reports
-read them. Plain names, no imports, so reading a report needs neither torch nor mmcv."""
+"""The result files of a training's work dir: the plugin's hooks write them, the pipeline and its
+reports read them. Plain names, no imports, so reading a report needs neither torch nor mmcv. (The
+bookkeeping files, the lock, seed and MLflow run id, belong to the modules that keep them.)"""
 
 EPOCH_METRICS = "epoch_metrics.jsonl"  # one line per validation (EpochMetricsHook)
 FINAL_METRICS = "final_metrics.json"  # every epoch's metrics, written when training finished

@@ -41,8 +41,8 @@ train_dataloader = dict(
         data_prefix=dict(img='images/'), filter_cfg=dict(filter_empty_gt=True), pipeline=train_pipeline)))
 val_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CocoDataset', ann_file='annotations/val.json', data_prefix=dict(img='images/'), test_mode=True,
-                 pipeline=test_pipeline))
+    dataset=dict(_delete_=True, type='CocoDataset', ann_file='annotations/val.json', data_prefix=dict(img='images/'),
+                 test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 max_epochs = 12

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import O2FError, run_reporting_errors
+from .layout import PREPARED
 
 DATA_CHECK_ENV = "O2F_DATA_CHECK"  # the parent's data-check lines, for the torchrun worker that logs them
 
@@ -195,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     prep = sub.add_parser("prepare-data", help="write a built-in dataset (COCO layout; odgt: CrowdHuman's)")
-    prep.add_argument("dataset", choices=["demo_trees", "synthetic_shapes", "synthetic_shapes_demo", "odgt"],
+    prep.add_argument("dataset", choices=[*PREPARED, "odgt"],
                       help="synthetic_shapes_demo: more shapes, the CondInst configs' demo data")
     prep.add_argument("--source", help="odgt: the COCO-layout dataset folder to rewrite in CrowdHuman's layout")
     prep.add_argument("--out", required=True, help="output folder")

@@ -12,7 +12,7 @@ from pathlib import Path
 from mmengine.config import Config
 
 from ..errors import O2FError
-from .layout import Layout, config_family, scale_file
+from .layout import BUILTIN_DATA, Layout, config_family, scale_file
 
 
 def check_override_keys(cfg: Config, overrides: dict) -> None:
@@ -30,19 +30,20 @@ def check_override_keys(cfg: Config, overrides: dict) -> None:
                                "check the spelling against the printed config")
 
 
-def load_config(config_path: str | Path, scale: str = "full", overrides: dict | None = None,
-                project: Path | None = None) -> Config:
+def load_config(config_path: str | Path, scale: str = "full", overrides: dict | None = None) -> Config:
     """The experiment config, merged with its scale file, pointed at the scale's data root for its
-    family (``configs/pipeline.yaml`` of ``project``, by default the working directory's) with the
+    family (the working directory's ``configs/pipeline.yaml``, else the package's) with the
     classes of its annotation file (COCO format), then with ``overrides`` (validated)."""
     config_path = Path(config_path)
     if not config_path.exists():
         raise O2FError(f"config file {config_path} does not exist")
-    layout = Layout.from_settings_file(scale, project)
+    layout = Layout.from_settings_file(scale)
     family = config_family(config_path)
     cfg = Config.fromfile(str(config_path))
     cfg.merge_from_dict(Config.fromfile(str(scale_file(scale, family))).to_dict(), allow_list_keys=True)
     use_data_root(cfg, layout.data_root(family))
+    if layout.data_root(family) in BUILTIN_DATA or "dataset_help" not in cfg:  # else the scale's download note
+        cfg.dataset_help = layout.data_help(family)
     use_annotated_classes(cfg)
     if overrides:
         check_override_keys(cfg, overrides)
@@ -123,10 +124,10 @@ def check_datasets(cfg: Config) -> dict[str, str]:
     """Fail early, in one line, on a missing dataset, a malformed or empty annotation file (COCO json or
     CrowdHuman odgt), an image that is missing or does not decode, or a split without a usable box.
     Returns one summary line per split (``{split: line}``): what training uses and what it leaves out,
-    by reason. The scale's ``dataset_help`` says where to get the data."""
+    by reason. ``dataset_help`` (``load_config`` sets it) says where to get the data."""
     from ..datasets.checks import check_coco, check_odgt
 
-    how_to_get = cfg.get("dataset_help", "run `o2f prepare-data`")
+    how_to_get = cfg.get("dataset_help", "see the README's Data section")
     lines = {}
     for split, dataset in loader_datasets(cfg):
         root = Path(dataset.get("data_root", ""))

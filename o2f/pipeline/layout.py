@@ -37,6 +37,7 @@ BUILTIN_DATA = {
     "data/synthetic_shapes_odgt": ODGT_FILES,
     "data/demo_trees_odgt": ODGT_FILES,
 }
+PREPARED = [root.removeprefix("data/") for root, files in BUILTIN_DATA.items() if files == COCO_FILES]  # prepare-data
 
 
 def settings_path(root: Path | None = None) -> Path:
@@ -94,6 +95,17 @@ class Layout:
         """The annotation files the DAG writes for the family's root; [] for a user's root."""
         root = self.data_root(family)
         return [f"{root}/{name}" for name in BUILTIN_DATA.get(root, ())]
+
+    def data_help(self, family: str) -> str:
+        """How to get the family's data: the command that writes a built-in root, else where to put it."""
+        root = self.data_root(family)
+        if root not in BUILTIN_DATA:
+            return (f"put the dataset at {root} (see README) or set scales.{self.scale}.datasets.{family} in "
+                    "configs/pipeline.yaml")
+        if BUILTIN_DATA[root] == ODGT_FILES:
+            source = root.removesuffix("_odgt")
+            return f"run `o2f prepare-data odgt --source {source} --out {root}` (the DAG does it)"
+        return f"run `o2f prepare-data {root.removeprefix('data/')} --out {root}` (the DAG does it)"
 
     def check_user_root(self, family: str, project: Path) -> None:
         """A root the DAG does not write must be there before any job starts."""

@@ -1,8 +1,6 @@
 # Built-in datasets (o2f.pipeline.layout.BUILTIN_DATA): the DAG writes them where a scale's data root
 # names one; any other root is the user's, checked before the DAG starts.
-from o2f.pipeline.layout import BUILTIN_DATA, COCO_FILES, ODGT_FILES
-
-PREPARED = [root.removeprefix("data/") for root, files in BUILTIN_DATA.items() if files == COCO_FILES]
+from o2f.pipeline.layout import COCO_FILES, ODGT_FILES, PREPARED
 
 
 rule builtin_data:

@@ -3,7 +3,6 @@
 # 800 training and 100 validation images of 128 px, 2 classes; ~10 min for 12 epochs on 2 CPU cores.
 _base_ = '../demo.py'
 image_size = 128
-dataset_help = 'run `o2f prepare-data synthetic_shapes_demo --out data/synthetic_shapes_demo`'
 
 model = dict(mask_head=dict(semantic_channels=64,
                             mask_feature_head=dict(in_channels=64, feat_channels=64, num_stacked_convs=2)))
