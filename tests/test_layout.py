@@ -44,6 +44,7 @@ def test_a_configs_family_is_its_folder(repo_root, tmp_path):
     assert config_family(repo_root / "configs/condinst/o2f-condinst_r50_fpn_1x_coco.py") == "condinst"
     assert config_family(repo_root / FCOS) == "coco"
     assert config_family(tmp_path / "my_config.py") == "coco"
+    assert config_family(tmp_path / "crowdhuman" / "my_config.py") == "coco"  # only the project's folders
 
 
 def test_work_dirs_and_data_roots_come_from_the_settings(repo_root):

@@ -56,9 +56,11 @@ def load_settings(root: Path | None = None) -> dict:
 
 
 def config_family(config: str | Path) -> str:
-    """The family of a config: its folder's name where ``configs/_scales_/<folder>/`` exists."""
-    folder = Path(config).resolve().parent.name
-    return folder if (SCALE_FILES / folder).is_dir() else DEFAULT_FAMILY
+    """The family of a config: its folder's name where that folder is one of ``configs/`` and
+    ``configs/_scales_/<folder>/`` exists; a config anywhere else is ``coco``."""
+    folder = Path(config).resolve().parent
+    in_configs = folder.parent == CONFIGS.resolve()
+    return folder.name if in_configs and (SCALE_FILES / folder.name).is_dir() else DEFAULT_FAMILY
 
 
 def scale_file(scale: str, family: str = DEFAULT_FAMILY) -> Path:
