@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakema
 PROFILE = ["--profile", "workflow/profiles/slurm"]
 # The plugin's first status check waits 40 s by default, a sensible pace on a busy cluster; not here.
 QUICK_POLL = ["--slurm-init-seconds-before-status-checks", "1"]
-SLURM_RULES = {"builtin_data", "mlflow_store", "train", "table", "figure", "claims_report", "index"}
+SLURM_RULES = {"synthetic_shapes", "mlflow_store", "train", "table", "figure", "claims_report", "index"}
 
 
 @pytest.fixture(scope="module")
