@@ -56,7 +56,8 @@ def renamed_keys(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, 
 
 
 def use_classes(cfg: Config, classes) -> None:
-    """The checkpoint's classes size the heads, so detecting needs no dataset on this machine."""
+    """``classes`` become the config's and size its heads: a checkpoint's (detecting needs no dataset on
+    this machine) or an annotation file's (``o2f.pipeline.config``)."""
     if not classes:
         return
     cfg.metainfo = dict(classes=tuple(classes))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mmengine.config import Config
 
+from ..deploy.checkpoint import use_classes
 from ..errors import O2FError
 from .layout import BUILTIN_DATA, Layout, config_family, scale_file
 
@@ -41,8 +42,9 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
     family = config_family(config_path)
     cfg = Config.fromfile(str(config_path))
     cfg.merge_from_dict(Config.fromfile(str(scale_file(scale, family))).to_dict(), allow_list_keys=True)
-    use_data_root(cfg, layout.data_root(family))
-    if layout.data_root(family) in BUILTIN_DATA or "dataset_help" not in cfg:  # else the scale's download note
+    root = layout.data_root(family)
+    use_data_root(cfg, root)
+    if root in BUILTIN_DATA or "dataset_help" not in cfg:  # else the scale's download note
         cfg.dataset_help = layout.data_help(family)
     use_annotated_classes(cfg)
     if overrides:
@@ -81,10 +83,7 @@ def use_annotated_classes(cfg: Config) -> None:
         return
     for dataset in datasets:
         dataset["metainfo"] = {**dataset.get("metainfo", {}), "classes": classes}
-    cfg.metainfo = dict(classes=classes)
-    for head in ("bbox_head", "mask_head"):
-        if "num_classes" in cfg.model.get(head, {}):
-            cfg.model[head]["num_classes"] = len(classes)
+    use_classes(cfg, classes)
 
 
 def annotation_classes(ann_file: Path) -> tuple[str, ...] | None:
