@@ -17,10 +17,9 @@ from pathlib import Path
 import yaml
 
 from ..errors import O2FError, check_known
-from .layout import Layout, config_family, load_settings
+from .layout import ROOT, Layout, config_family, load_settings
 from .reporting.expression import Expression
 
-ROOT = Path(__file__).resolve().parents[2]
 NMS_VARIANTS = {True: "nms", False: "nonms"}
 CLAIMS = "claims"  # in the DAG's `tables`: train what every claim needs
 INDEX = "index"  # the index page, for ``Plan.report_digest``
