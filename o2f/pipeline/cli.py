@@ -191,6 +191,9 @@ def add_override_options(parser: argparse.ArgumentParser) -> None:
                              "arrive as written (the DAG's form)")
 
 
+SCALE_HELP = "a scale of configs/pipeline.yaml (scales.<name>)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="o2f", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -206,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train and evaluate (with and without NMS) every epoch")
     tr.add_argument("config", help="experiment config under configs/")
-    tr.add_argument("--scale", default="demo", help="ci, demo or full")
+    tr.add_argument("--scale", default="demo", help=SCALE_HELP)
     tr.add_argument("--work-dir", required=True, help="checkpoints and logs; reruns resume from here")
     tr.add_argument("--no-resume", action="store_true", help="start from scratch even if checkpoints exist")
     add_override_options(tr)
@@ -223,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("speed", help="time forward, selection and NMS per image (Table 5's speed columns)")
     sp.add_argument("config")
-    sp.add_argument("--scale", default="demo")
+    sp.add_argument("--scale", default="demo", help=SCALE_HELP)
     sp.add_argument("--out", required=True, help="JSON file to write")
     sp.add_argument("--images", type=int, default=15)
     add_override_options(sp)
@@ -234,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("checkpoint")
     de.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR")
     de.add_argument("--out", required=True, help="folder for vis/<image> and results.json")
-    de.add_argument("--scale", default="full", help="ci, demo or full: the scale the checkpoint was trained at")
+    de.add_argument("--scale", default="full", help=f"{SCALE_HELP}: the one the checkpoint was trained at")
     de.add_argument("--score-thr", type=float, default=0.3, help="drawn and written detections score at least this")
     de.add_argument("--nms", action=argparse.BooleanOptionalAction, default=None,
                     help="with or without NMS (default: the config's test_cfg.nms_free)")
@@ -246,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("config")
     ex.add_argument("checkpoint")
     ex.add_argument("--out", required=True, help="the .onnx file")
-    ex.add_argument("--scale", default="full", help="ci, demo or full: the scale the checkpoint was trained at")
+    ex.add_argument("--scale", default="full", help=f"{SCALE_HELP}: the one the checkpoint was trained at")
     ex.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                     help="fit images into H x W (default: the test pipeline's Resize), padded to the pad divisor")
     ex.add_argument("--dynamic-batch", action="store_true", help="a batch axis of any size (default: batch 1)")
