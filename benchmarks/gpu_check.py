@@ -75,7 +75,8 @@ def write_coco_copy(dest: Path, size: tuple[int, int], num_train: int, num_val: 
         (dest / f"{split}2017").mkdir(parents=True, exist_ok=True)
         for image in coco["images"]:
             sx, sy = size[0] / image["width"], size[1] / image["height"]
-            Image.open(source / "images" / image["file_name"]).resize(size).save(dest / f"{split}2017" / image["file_name"])
+            name = image["file_name"]
+            Image.open(source / "images" / name).resize(size).save(dest / f"{split}2017" / name)
             image.update(width=size[0], height=size[1], scale=(sx, sy))
         scales = {image["id"]: image.pop("scale") for image in coco["images"]}
         for ann in coco["annotations"]:  # category ids 1 and 2 stay: COCO's person and bicycle
@@ -174,7 +175,8 @@ def check_training(checks: Checks, name: str, cfg, device: str, work_dir: Path, 
     found = [k for k in metrics if k.endswith(("nms_bbox_mAP", "nonms_bbox_mAP"))]
     ok = len(losses) == iters and all(math.isfinite(v) for v in losses) and len(found) == 2
     ap = ", ".join(f"{k} {metrics[k]:.3f}" for k in sorted(found))
-    checks.record(f"{name} trains {iters} iterations on {device}", ok, f"loss {losses[0]:.3f} -> {losses[-1]:.3f} in {seconds:.1f} s; evaluated: {ap or 'nothing'}")
+    checks.record(f"{name} trains {iters} iterations on {device}", ok,
+                  f"loss {losses[0]:.3f} -> {losses[-1]:.3f} in {seconds:.1f} s; evaluated: {ap or 'nothing'}")
 
 
 def print_speed(cfg_overrides: dict, device: str, images: int) -> None:

@@ -244,4 +244,5 @@ def test_listed_claims_train_only_their_runs(repo_root, tmp_path):
     assert job_counts(done.stdout)["train"] == 4 * 3  # POTO, POTO+3DMF, Ours-1conv, Ours-3convs
     with pytest.raises(O2FError) as raised:
         plan_for(repo_root, tables=["claims"], claims=["3", "99"])
-    assert str(raised.value) == "unknown claim(s) 99; choose from all, " + ", ".join(str(c["id"]) for c in SPEC["claims"])
+    known = ", ".join(str(c["id"]) for c in SPEC["claims"])
+    assert str(raised.value) == f"unknown claim(s) 99; choose from all, {known}"

@@ -193,7 +193,8 @@ def test_plan_prints_the_assignments_setup_sh_evaluates(tmp_path):
                str(tmp_path / "assembled")]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     major, minor = torch.version.cuda.split(".")[:2]
-    assert done.stdout.splitlines() == [f"CUDA_HOME={home}", "TORCH_CUDA_ARCH_LIST=9.0", f"variant=cu{major}{minor}-sm90"]
+    assert done.stdout.splitlines() == [f"CUDA_HOME={home}", "TORCH_CUDA_ARCH_LIST=9.0",
+                                        f"variant=cu{major}{minor}-sm90"]
     env.pop("TORCH_CUDA_ARCH_LIST")
     refused = subprocess.run(command, env=env, capture_output=True, text=True)
     assert refused.returncode == 1 and refused.stdout == ""

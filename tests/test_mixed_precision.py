@@ -79,7 +79,7 @@ def test_channels_last_resnet_gives_mmdets_resnet_outputs():
     channels_last.load_state_dict(plain.state_dict())
     plain.eval(), channels_last.eval()  # mmdet's ResNet.train() returns None: no chaining
     x = torch.randn(2, 3, 64, 64)
-    for a, b in zip(plain(x), channels_last(x)):
+    for a, b in zip(plain(x), channels_last(x), strict=True):
         assert b.is_contiguous()  # handed on in the usual layout
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
