@@ -409,3 +409,23 @@ def test_readme_server_recipes_bind_safely():
     for command in commands:
         host = re.search(r"--host (\S+)", command)
         assert "--app-name basic-auth" in command or (host and host.group(1) in ("127.0.0.1", "localhost")), command
+
+
+def test_a_run_logged_under_an_option_s_old_name_resumes_under_its_new_name(tmp_path):
+    """Eq. 1's form was the assigner's ``mode`` and is ``combine`` now: a run that logged
+    ``mode='multiply'`` goes on under ``combine='multiply'``, and stops in one line under ``'add'``."""
+    from mmengine.config import Config
+
+    from o2f.pipeline.tracking import check_unchanged, tracked_params
+
+    def recipe(**assigner):
+        return Config(dict(model=dict(train_cfg=dict(assigner=dict(type="OneToFewAssigner", **assigner),
+                                                     aux_assigner=dict(type="OneToManyAssigner", strategy="atss"))),
+                           train_cfg=dict(max_epochs=12), optim_wrapper=dict(type="OptimWrapper"),
+                           param_scheduler=[], scale_name="demo"))
+
+    logged = tracked_params(recipe(mode="multiply"))
+    logged["model.train_cfg.aux_assigner.mode"] = logged.pop("model.train_cfg.aux_assigner.strategy")
+    check_unchanged(logged, recipe(combine="multiply"), tmp_path)
+    with pytest.raises(O2FError, match=r"other options \(model\.train_cfg\.assigner\.mode: 'multiply' -> 'add'\)"):
+        check_unchanged(logged, recipe(combine="add"), tmp_path)

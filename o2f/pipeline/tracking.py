@@ -21,6 +21,10 @@ RUN_TOKEN_FILE = "mlflow_run_token"  # written before the run exists: a retry fi
 TOKEN_TAG = "o2f.work_dir_token"
 FAILURE_TAG = "o2f.failure"
 TRACKED_CONFIG_KEYS = ["model", "train_cfg", "optim_wrapper", "param_scheduler", "scale_name"]
+# Assigner options renamed after runs had logged them (old name -> new name): Eq. 1's form and the
+# one-to-many strategy were both ``mode``.
+RENAMED_OPTIONS = {"assigner.mode": "assigner.combine", "aux_assigner.mode": "aux_assigner.strategy",
+                   "early_assigner.mode": "early_assigner.strategy"}
 prepared = {"run_id": None}  # the run prepare_run handed to this process (mlflow unsets MLFLOW_RUN_ID once read)
 
 
@@ -57,13 +61,22 @@ def tracked_params(cfg) -> dict[str, str]:
     return {key: str(value)[:MAX_PARAM_VAL_LENGTH] for key, value in flat.items()}
 
 
+def renamed_option(key: str) -> str:
+    """A logged option's present name: a run started before a rename resumes under the new name."""
+    for old, new in RENAMED_OPTIONS.items():
+        if key.endswith(f".{old}"):
+            return f"{key[:-len(old)]}{new}"
+    return key
+
+
 def check_unchanged(logged: dict[str, str], cfg, work_dir: Path) -> None:
     """A rerun must train what the work dir's run logged: MLflow refuses changed parameters, and a
     checkpoint of one recipe resumed under another would mix the two."""
     wanted = tracked_params(cfg)
-    changed = sorted(key for key in logged if logged[key] != wanted.get(key))
+    now = {key: wanted.get(key, wanted.get(renamed_option(key), "(unset)")) for key in logged}
+    changed = sorted(key for key in logged if logged[key] != now[key])
     if changed:
-        shown = "; ".join(f"{key}: {logged[key]!r} -> {wanted.get(key, '(unset)')!r}"[:160] for key in changed[:3])
+        shown = "; ".join(f"{key}: {logged[key]!r} -> {now[key]!r}"[:160] for key in changed[:3])
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         raise O2FError(f"{work_dir} was trained with other options ({shown}{more}); rerun with the options it "
                        "started with, use a new --work-dir, or start over here with --no-resume (the earlier "
