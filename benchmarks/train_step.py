@@ -124,7 +124,7 @@ def main() -> None:
     print(f"{args.config} scale={args.scale} threads={torch.get_num_threads()}")
     totals = [recipe.report() for recipe in recipes]
     if args.profile:
-        print_operator_time(profiling, args.steps * len(recipes))
+        print_operator_time(profiling, args.steps)  # --profile excludes --compare: one recipe
     if args.compare:
         print(f"now / was: {totals[1]:.1f} / {totals[0]:.1f} ms = {totals[1] / totals[0]:.2f}x")
 
