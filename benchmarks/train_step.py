@@ -6,10 +6,10 @@
 
 Prints the median milliseconds of each part over the timed steps (the first steps warm up), with the
 thread count and precision. ``--compare`` builds the recipe twice in one process, as it was (``WAS``:
-float32, NCHW backbone, per-tensor AdamW, images decoded every time) and as the scale now sets it,
-alternates their steps so both see the same machine load, prints both and, on its last line, the ratio
-of their totals. ``--profile`` runs the timed steps under ``torch.profiler`` and prints where the
-operators' time goes, by kind of operator.
+float32, NCHW backbone, per-tensor AdamW, images decoded every time, the 3D max filter pooling every
+level of its stack) and as the scale now sets it, alternates their steps so both see the same machine
+load, prints both and, on its last line, the ratio of their totals. ``--profile`` runs the timed steps
+under ``torch.profiler`` and prints where the operators' time goes, by kind of operator.
 """
 
 from __future__ import annotations
@@ -21,15 +21,29 @@ import statistics
 import time
 
 import torch
+import torch.nn.functional as F
+from mmdet.registry import MODELS
 from mmengine.config import DictAction
 
+from o2f.models.max_filter import MaxFilter3D
 from o2f.pipeline.config import load_config
 from o2f.pipeline.train import build_runner
 
-# The demo recipe before mixed precision, the channels-last backbone, the fused AdamW kernel and the
-# decoded-image cache (what ``--compare`` measures against).
+# The demo recipe before mixed precision, the channels-last backbone, the fused AdamW kernel, the
+# decoded-image cache and the one-slice 3D max filter (what ``--compare`` measures against).
 WAS = {"optim_wrapper.type": "OptimWrapper", "model.backbone.type": "ResNet", "optim_wrapper.optimizer.fused": False,
        "train_dataloader.dataset.dataset.pipeline.0.type": "LoadImageFromFile"}
+WAS_MAX_FILTER = {"model.bbox_head.objectness_module.type": "WholeStackMaxFilter3D"}
+
+
+@MODELS.register_module()
+class WholeStackMaxFilter3D(MaxFilter3D):
+    """The 3D max filter as it was: every level of the stack pooled in NCDHW, this level's slice kept."""
+
+    def pool(self, stack: torch.Tensor, index: int) -> torch.Tensor:
+        half = self.levels // 2
+        return F.max_pool3d(stack, (self.levels, self.kernel, self.kernel), stride=1,
+                            padding=(half, self.kernel // 2, self.kernel // 2))[:, :, index]
 PARTS = ("data", "forward+loss", "backward+step")
 # Operator kinds for --profile: the first whose fragment is in the operator's name (forward and backward).
 OPERATOR_KINDS = {"convolution": ("convolution",), "batch norm": ("batch_norm",), "group norm": ("group_norm",),
@@ -91,6 +105,10 @@ class Recipe:
         return total
 
 
+def has_max_filter(config: str, scale: str) -> bool:
+    return bool(load_config(config, scale).model.bbox_head.get("objectness_module"))
+
+
 def operator_kind(name: str) -> str:
     return next((kind for kind, parts in OPERATOR_KINDS.items() if any(p in name for p in parts)), "other")
 
@@ -111,7 +129,8 @@ def main() -> None:
     now = {**(args.cfg_options or {})}
     recipes = [Recipe("now", args.config, args.scale, now, args.work_dir)]
     if args.compare:
-        recipes.insert(0, Recipe("was", args.config, args.scale, {**now, **WAS}, args.work_dir))
+        was = {**now, **WAS, **(WAS_MAX_FILTER if has_max_filter(args.config, args.scale) else {})}
+        recipes.insert(0, Recipe("was", args.config, args.scale, was, args.work_dir))
     for _ in range(args.warmup):
         for recipe in recipes:
             recipe.step(record=False)

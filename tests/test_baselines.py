@@ -99,6 +99,37 @@ def test_max_filter_keeps_one_peak_across_levels():
     assert sum(int(m.sum()) for m in is_local_max) == 1 and is_local_max[1][0, 0, 4, 4]
 
 
+class DeFCNMaxFilter3D(MaxFilter3D):
+    """DeFCN's pooling: the whole stack, padded in the level axis too; this level's slice kept."""
+
+    def pool(self, stack: torch.Tensor, index: int) -> torch.Tensor:
+        return torch.nn.functional.max_pool3d(stack, (3, 3, 3), stride=1, padding=1)[:, :, index]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_max_filter_pools_exactly_as_defcn_ties_included(dtype):
+    module, defcn = MaxFilter3D(channels=8, norm_groups=2).to(dtype), DeFCNMaxFilter3D(channels=8, norm_groups=2)
+    module.conv = defcn.conv = torch.nn.Identity()  # compare the pooling alone
+    defcn.norm = module.norm
+    torch.manual_seed(0)
+    # small integers: many equal values in every window, so the gradient's routing among ties is tested
+    values = [torch.randint(0, 3, (2, 8, s, s)).to(dtype) for s in (16, 8, 4, 2)]
+    ours = [v.clone().requires_grad_() for v in values]
+    theirs = [v.clone().requires_grad_() for v in values]
+    out_ours, out_theirs = module(ours), defcn(theirs)
+    weights = [torch.randn(o.shape).to(dtype) for o in out_ours]
+    sum((o * w).sum() for o, w in zip(out_ours, weights, strict=True)).backward()
+    sum((o * w).sum() for o, w in zip(out_theirs, weights, strict=True)).backward()
+    for a, b, ga, gb in zip(out_ours, out_theirs, ours, theirs, strict=True):
+        assert torch.equal(a, b)
+        assert torch.equal(ga.grad, gb.grad)
+
+
+def test_max_filter_refuses_an_even_number_of_levels():
+    with pytest.raises(ValueError, match="levels must be odd"):
+        MaxFilter3D(channels=8, levels=2)
+
+
 def test_atss_threshold_and_topk_on_a_hand_made_case():
     quality = torch.tensor([[0.9], [0.5], [0.1], [0.0], [0.6], [0.2], [0.3], [0.05]])
     strides = torch.tensor([8.0] * 4 + [16.0] * 4)
