@@ -44,6 +44,8 @@ class WholeStackMaxFilter3D(MaxFilter3D):
         half = self.levels // 2
         return F.max_pool3d(stack, (self.levels, self.kernel, self.kernel), stride=1,
                             padding=(half, self.kernel // 2, self.kernel // 2))[:, :, index]
+
+
 PARTS = ("data", "forward+loss", "backward+step")
 # Operator kinds for --profile: the first whose fragment is in the operator's name (forward and backward).
 OPERATOR_KINDS = {"convolution": ("convolution",), "batch norm": ("batch_norm",), "group norm": ("group_norm",),
@@ -106,6 +108,7 @@ class Recipe:
 
 
 def has_max_filter(config: str, scale: str) -> bool:
+    """Whether the experiment has a 3D max filter, whose pooling the recipe as it was did differently."""
     return bool(load_config(config, scale).model.bbox_head.get("objectness_module"))
 
 
