@@ -107,11 +107,6 @@ class Recipe:
         return total
 
 
-def has_max_filter(config: str, scale: str) -> bool:
-    """Whether the experiment has a 3D max filter, whose pooling the recipe as it was did differently."""
-    return bool(load_config(config, scale).model.bbox_head.get("objectness_module"))
-
-
 def operator_kind(name: str) -> str:
     return next((kind for kind, parts in OPERATOR_KINDS.items() if any(p in name for p in parts)), "other")
 
@@ -132,7 +127,9 @@ def main() -> None:
     now = {**(args.cfg_options or {})}
     recipes = [Recipe("now", args.config, args.scale, now, args.work_dir)]
     if args.compare:
-        was = {**now, **WAS, **(WAS_MAX_FILTER if has_max_filter(args.config, args.scale) else {})}
+        # a 3D max filter pooled differently in the recipe as it was
+        has_max_filter = bool(recipes[0].cfg.model.bbox_head.get("objectness_module"))
+        was = {**now, **WAS, **(WAS_MAX_FILTER if has_max_filter else {})}
         recipes.insert(0, Recipe("was", args.config, args.scale, was, args.work_dir))
     for _ in range(args.warmup):
         for recipe in recipes:
