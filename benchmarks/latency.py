@@ -16,7 +16,6 @@ little to do; the table counts the candidates so the NMS load is visible. Writes
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import tempfile
 import time
@@ -30,6 +29,7 @@ from o2f.deploy.checkpoint import load_detector
 from o2f.deploy.end_to_end import EndToEndDetector
 from o2f.deploy.export import export_onnx, input_sizes
 from o2f.deploy.onnx_runtime import OnnxDetector
+from o2f.engine.device import cpu_name
 from o2f.pipeline.config import load_config
 
 MODELS = {
@@ -49,13 +49,6 @@ COLUMN_HELP = {
     "end to end": "pre + everything to the fixed (100-row) output; ONNX Runtime: pre + one session.run of the "
                   "exported graph (forward, select and final inside it, NMS as ONNX NonMaxSuppression for FCOS)",
 }
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,7 +148,7 @@ def render(rows: list[dict], args, scale: str) -> str:
     lines = [
         f"# End-to-end latency, {scale} scale",
         "",
-        f"CPU: {cpu_model()}, {args.threads} threads (torch.set_num_threads and ONNX Runtime intra-op threads, "
+        f"CPU: {cpu_name()}, {args.threads} threads (torch.set_num_threads and ONNX Runtime intra-op threads, "
         f"sequential execution); batch 1; median over {args.runs} runs after {args.warmup} warm-up runs, "
         "the two runtimes interleaved run by run.",
         f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}; the {scale} scale's architecture; "

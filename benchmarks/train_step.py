@@ -5,11 +5,12 @@
     .venv/bin/python benchmarks/train_step.py configs/o2f/o2f_r50_fpn_1x_coco.py --scale demo --profile
 
 Prints the median milliseconds of each part over the timed steps (the first steps warm up), with the
-thread count and precision. ``--compare`` builds the recipe twice in one process, as it was (``WAS``:
-float32, NCHW backbone, per-tensor AdamW, images decoded every time, the 3D max filter pooling every
-level of its stack) and as the scale now sets it, alternates their steps so both see the same machine
-load, prints both and, on its last line, the ratio of their totals. ``--profile`` runs the timed steps
-under ``torch.profiler`` and prints where the operators' time goes, by kind of operator.
+thread count, precision and CPU (its bf16 instructions decide how fast oneDNN's bf16 kernels are).
+``--compare`` builds the recipe twice in one process, as it was (``WAS``: float32, NCHW backbone,
+per-tensor AdamW, images decoded every time, the 3D max filter pooling every level of its stack) and as
+the scale now sets it, alternates their steps so both see the same machine load, prints both and, on its
+last line, the ratio of their totals. ``--profile`` runs the timed steps under ``torch.profiler`` and
+prints where the operators' time goes, by kind of operator.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.config import DictAction
 
+from o2f.engine.device import device_name
 from o2f.models.max_filter import MaxFilter3D
 from o2f.pipeline.config import load_config
 from o2f.pipeline.train import build_runner
@@ -140,7 +142,7 @@ def main() -> None:
         for _ in range(args.steps):
             for recipe in recipes:
                 recipe.step(record=True)
-    print(f"{args.config} scale={args.scale} threads={torch.get_num_threads()}")
+    print(f"{args.config} scale={args.scale} threads={torch.get_num_threads()} on {device_name()}")
     totals = [recipe.report() for recipe in recipes]
     if args.profile:
         print_operator_time(profiling, args.steps)  # --profile excludes --compare: one recipe

@@ -1,6 +1,7 @@
 """The cheaper demo recipe changes cost, not results: bf16 autocast with float32 weights, heads that
 assign and compute losses in float32, a channels-last ResNet equal to mmdet's, a decoded-image cache
-equal to the plain loader. The recipe as a whole is timed in benchmarks/train_step.py --compare."""
+equal to the plain loader; a run names the bf16 instructions its CPU has. The recipe as a whole is
+timed in benchmarks/train_step.py --compare."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ pytest.importorskip("mmcv.ops")
 import o2f.plugin  # noqa: E402,F401
 from o2f.datasets.image_cache import CachedLoadImageFromFile  # noqa: E402
 from o2f.engine import BF16OptimWrapper  # noqa: E402
+from o2f.engine.device import cpu_name  # noqa: E402
 from o2f.models.channels_last import ChannelsLastResNet  # noqa: E402
 from o2f.models.o2f_head import O2FHead  # noqa: E402
 from o2f.pipeline.config import load_config  # noqa: E402
@@ -109,3 +111,22 @@ def test_demo_trains_in_bf16_and_full_keeps_float32_with_mixed_precision_one_swi
     assert full.optim_wrapper.type == "OptimWrapper" and full.optim_wrapper.optimizer.type == "SGD"
     switched = load_config(o2f, scale="full", overrides={"optim_wrapper.type": "BF16OptimWrapper"})
     assert switched.optim_wrapper.type == "BF16OptimWrapper" and switched.optim_wrapper.optimizer.type == "SGD"
+
+
+AMD_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC Processor
+flags\t\t: fpu sse avx512f avx512_bf16 avx512_vnni
+
+processor\t: 1
+model name\t: AMD EPYC Processor
+flags\t\t: fpu sse avx512f avx512_bf16 avx512_vnni
+"""
+
+
+@pytest.mark.parametrize(("flags", "named"), [("avx512f avx512_bf16 amx_tile amx_bf16", "AMX-BF16"),
+                                              ("avx512f avx512_bf16", "AVX512-BF16"),
+                                              ("avx2 fma", "no bf16 instructions")])
+def test_a_run_names_the_cpu_and_the_widest_bf16_instructions_its_kernels_ran_on(flags, named):
+    cpuinfo = AMD_CPUINFO.replace("fpu sse avx512f avx512_bf16 avx512_vnni", flags, 1)
+    assert cpu_name(cpuinfo) == f"AMD EPYC Processor, {named}"

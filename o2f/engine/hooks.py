@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.structures import InstanceData
 
 from ..work_dir import EPOCH_METRICS, FINAL_METRICS, SCORE_MAPS
+from .device import device_name
 
 
 @HOOKS.register_module()
@@ -56,13 +55,6 @@ class EpochMetricsHook(Hook):
             tmp = Path(runner.work_dir) / (FINAL_METRICS + ".partial")
             tmp.write_text(json.dumps(final, indent=1))
             tmp.rename(Path(runner.work_dir) / FINAL_METRICS)
-
-
-def device_name() -> str:
-    """What trained: the GPU's name, or the CPU's."""
-    if torch.cuda.is_available():
-        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
-    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
 def read_epoch_metrics(work_dir: str | Path) -> list[dict]:

@@ -89,7 +89,7 @@ def mlflow_settings(args: argparse.Namespace, data_check: dict[str, str]) -> dic
     """The run's MLflow settings; its tags include each split's data-check line."""
     if not args.mlflow_uri:
         return None
-    from ..engine.hooks import device_name
+    from ..engine.device import device_name
     from .tracking import git_commit
 
     tags = {"scale": args.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),

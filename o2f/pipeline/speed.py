@@ -15,7 +15,7 @@ from mmcv.ops import batched_nms
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from ..engine.hooks import device_name
+from ..engine.device import device_name
 from .config import load_config
 
 
