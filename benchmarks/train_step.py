@@ -22,12 +22,9 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
-from mmdet.registry import MODELS
 from mmengine.config import DictAction
 
 from o2f.engine.device import device_name
-from o2f.models.max_filter import MaxFilter3D
 from o2f.pipeline.config import load_config
 from o2f.pipeline.train import build_runner
 
@@ -35,18 +32,7 @@ from o2f.pipeline.train import build_runner
 # decoded-image cache and the one-slice 3D max filter (what ``--compare`` measures against).
 WAS = {"optim_wrapper.type": "OptimWrapper", "model.backbone.type": "ResNet", "optim_wrapper.optimizer.fused": False,
        "train_dataloader.dataset.dataset.pipeline.0.type": "LoadImageFromFile"}
-WAS_MAX_FILTER = {"model.bbox_head.objectness_module.type": "WholeStackMaxFilter3D"}
-
-
-@MODELS.register_module()
-class WholeStackMaxFilter3D(MaxFilter3D):
-    """The 3D max filter as it was: every level of the stack pooled in NCDHW, this level's slice kept."""
-
-    def pool(self, stack: torch.Tensor, index: int) -> torch.Tensor:
-        half = self.levels // 2
-        return F.max_pool3d(stack, (self.levels, self.kernel, self.kernel), stride=1,
-                            padding=(half, self.kernel // 2, self.kernel // 2))[:, :, index]
-
+WAS_MAX_FILTER = {"model.bbox_head.objectness_module.type": "WholeStackMaxFilter3D"}  # o2f/models/max_filter.py
 
 PARTS = ("data", "forward+loss", "backward+step")
 # Operator kinds for --profile: the first whose fragment is in the operator's name (forward and backward).

@@ -22,7 +22,7 @@ from o2f.assigners.poto import (
     POTOAssigner,  # noqa: E402
     hungarian,  # noqa: E402
 )
-from o2f.models.max_filter import MaxFilter3D  # noqa: E402
+from o2f.models.max_filter import MaxFilter3D, WholeStackMaxFilter3D  # noqa: E402
 from o2f.models.o2f_head import POTOHead  # noqa: E402
 from o2f.pipeline.config import load_config  # noqa: E402
 from o2f.pipeline.train import build_runner  # noqa: E402
@@ -99,16 +99,9 @@ def test_max_filter_keeps_one_peak_across_levels():
     assert sum(int(m.sum()) for m in is_local_max) == 1 and is_local_max[1][0, 0, 4, 4]
 
 
-class DeFCNMaxFilter3D(MaxFilter3D):
-    """DeFCN's pooling: the whole stack, padded in the level axis too; this level's slice kept."""
-
-    def pool(self, stack: torch.Tensor, index: int) -> torch.Tensor:
-        return torch.nn.functional.max_pool3d(stack, (3, 3, 3), stride=1, padding=1)[:, :, index]
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_max_filter_pools_exactly_as_defcn_ties_included(dtype):
-    module, defcn = MaxFilter3D(channels=8, norm_groups=2).to(dtype), DeFCNMaxFilter3D(channels=8, norm_groups=2)
+    module, defcn = MaxFilter3D(channels=8, norm_groups=2).to(dtype), WholeStackMaxFilter3D(channels=8, norm_groups=2)
     module.conv = defcn.conv = torch.nn.Identity()  # compare the pooling alone
     defcn.norm = module.norm
     torch.manual_seed(0)

@@ -113,20 +113,14 @@ def test_demo_trains_in_bf16_and_full_keeps_float32_with_mixed_precision_one_swi
     assert switched.optim_wrapper.type == "BF16OptimWrapper" and switched.optim_wrapper.optimizer.type == "SGD"
 
 
-AMD_CPUINFO = """processor\t: 0
-vendor_id\t: AuthenticAMD
-model name\t: AMD EPYC Processor
-flags\t\t: fpu sse avx512f avx512_bf16 avx512_vnni
-
-processor\t: 1
-model name\t: AMD EPYC Processor
-flags\t\t: fpu sse avx512f avx512_bf16 avx512_vnni
-"""
+def two_processor_cpuinfo(first_flags: str) -> str:
+    """/proc/cpuinfo's layout; the second processor lists no bf16 flags, so only the first is read."""
+    return (f"processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC Processor\nflags\t\t: {first_flags}\n\n"
+            "processor\t: 1\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC Processor\nflags\t\t: fpu sse avx2\n")
 
 
 @pytest.mark.parametrize(("flags", "named"), [("avx512f avx512_bf16 amx_tile amx_bf16", "AMX-BF16"),
-                                              ("avx512f avx512_bf16", "AVX512-BF16"),
+                                              ("fpu sse avx512f avx512_bf16 avx512_vnni", "AVX512-BF16"),
                                               ("avx2 fma", "no bf16 instructions")])
 def test_a_run_names_the_cpu_and_the_widest_bf16_instructions_its_kernels_ran_on(flags, named):
-    cpuinfo = AMD_CPUINFO.replace("fpu sse avx512f avx512_bf16 avx512_vnni", flags, 1)
-    assert cpu_name(cpuinfo) == f"AMD EPYC Processor, {named}"
+    assert cpu_name(two_processor_cpuinfo(flags)) == f"AMD EPYC Processor, {named}"

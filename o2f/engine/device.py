@@ -22,8 +22,8 @@ def cpu_name(cpuinfo: str | None = None) -> str:
     """The CPU's model name and its widest bf16 instruction set, from /proc/cpuinfo's first processor."""
     if cpuinfo is None:
         cpuinfo = CPUINFO.read_text() if CPUINFO.exists() else ""
-    fields = dict(line.split(":", 1) for line in cpuinfo.split("\n\n")[0].splitlines() if ":" in line)
-    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    first_processor = cpuinfo.split("\n\n")[0].splitlines()
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in first_processor)}
     model = fields.get("model name") or platform.processor() or platform.machine()
     flags = set(fields.get("flags", "").split())
     bf16 = next((name for flag, name in BF16_INSTRUCTIONS.items() if flag in flags), "no bf16 instructions")
