@@ -30,7 +30,7 @@ from o2f.pipeline.train import build_runner
 
 # The demo recipe before mixed precision, the channels-last backbone, the fused AdamW kernel, the
 # decoded-image cache and the one-slice 3D max filter (what ``--compare`` measures against).
-WAS = {"optim_wrapper.type": "OptimWrapper", "model.backbone.type": "ResNet", "optim_wrapper.optimizer.fused": False,
+WAS = {"precision": "fp32", "model.backbone.type": "ResNet", "optim_wrapper.optimizer.fused": False,
        "train_dataloader.dataset.dataset.pipeline.0.type": "LoadImageFromFile"}
 WAS_MAX_FILTER = {"model.bbox_head.objectness_module.type": "WholeStackMaxFilter3D"}  # o2f/models/max_filter.py
 

@@ -17,6 +17,8 @@ import o2f.plugin  # noqa: E402,F401
 from o2f.datasets.image_cache import CachedLoadImageFromFile  # noqa: E402
 from o2f.engine import BF16OptimWrapper  # noqa: E402
 from o2f.engine.device import cpu_name  # noqa: E402
+from o2f.engine.precision import choose, use_precision, work_dir_precision  # noqa: E402
+from o2f.errors import O2FError  # noqa: E402
 from o2f.models.channels_last import ChannelsLastResNet  # noqa: E402
 from o2f.models.o2f_head import O2FHead  # noqa: E402
 from o2f.pipeline.config import load_config  # noqa: E402
@@ -104,13 +106,25 @@ def test_cached_loader_decodes_once_and_hands_out_copies(tmp_path, monkeypatch):
     assert second["img_shape"] == (20, 30) and second["ori_shape"] == (20, 30)
 
 
-def test_demo_trains_in_bf16_and_full_keeps_float32_with_mixed_precision_one_switch_away(repo_root):
+def test_demo_chooses_its_precision_and_full_keeps_float32_with_bf16_one_setting_away(repo_root):
     o2f = str(repo_root / "configs/o2f/o2f_r50_fpn_1x_coco.py")
-    assert load_config(o2f, scale="demo").optim_wrapper.type == "BF16OptimWrapper"
+    assert load_config(o2f, scale="demo").precision == "auto"
     full = load_config(o2f, scale="full")
-    assert full.optim_wrapper.type == "OptimWrapper" and full.optim_wrapper.optimizer.type == "SGD"
-    switched = load_config(o2f, scale="full", overrides={"optim_wrapper.type": "BF16OptimWrapper"})
+    assert full.precision == "fp32" and full.optim_wrapper.type == "OptimWrapper"
+    switched = load_config(o2f, scale="full", overrides={"precision": "bf16"})
+    use_precision(switched, choose(switched.precision))
     assert switched.optim_wrapper.type == "BF16OptimWrapper" and switched.optim_wrapper.optimizer.type == "SGD"
+
+
+def test_a_bad_precision_stops_in_one_line_before_training(repo_root, tmp_path, capsys):
+    from o2f.pipeline.cli import main
+
+    work = tmp_path / "work"
+    code = main(["train", str(repo_root / "configs/o2f/o2f_r50_fpn_1x_coco.py"), "--scale", "ci", "--work-dir",
+                 str(work), "--cfg-options", "precision=fp16"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and err == "o2f: error: precision must be one of auto, bf16, fp32, not 'fp16'"
+    assert not work.exists()  # nothing started
 
 
 def two_processor_cpuinfo(first_flags: str) -> str:
@@ -124,3 +138,36 @@ def two_processor_cpuinfo(first_flags: str) -> str:
                                               ("avx2 fma", "no bf16 instructions")])
 def test_a_run_names_the_cpu_and_the_widest_bf16_instructions_its_kernels_ran_on(flags, named):
     assert cpu_name(two_processor_cpuinfo(flags)) == f"AMD EPYC Processor, {named}"
+
+
+AMX = two_processor_cpuinfo("avx2 avx512f avx512_bf16 amx_tile amx_bf16")
+AVX512_BF16 = two_processor_cpuinfo("avx2 avx512f avx512_bf16")
+AVX512 = two_processor_cpuinfo("avx2 avx512f avx512bw")
+AVX2 = two_processor_cpuinfo("fma avx avx2")
+
+
+@pytest.mark.parametrize(("cpuinfo", "line"), [
+    (AMX, "bf16: this CPU runs bf16 natively (AMX-BF16)"),
+    (AVX512_BF16, "bf16: this CPU runs bf16 natively (AVX512-BF16)"),
+    (AVX512, "float32: this CPU has no native bf16 (AVX-512 without BF16)"),
+    (AVX2, "float32: this CPU has no native bf16 (AVX2)")])
+def test_auto_trains_in_bf16_only_where_the_cpu_runs_it_natively(cpuinfo, line):
+    assert choose("auto", "cpu", cpuinfo).line() == line
+
+
+@pytest.mark.parametrize(("setting", "cpuinfo"), [("fp32", AMX), ("bf16", AVX2)])
+def test_an_explicit_precision_wins_over_the_hardware_both_ways(setting, cpuinfo):
+    chosen = choose(setting, "cpu", cpuinfo)
+    assert chosen.name == setting and chosen.reason == f"set by precision={setting}"
+
+
+def test_a_resumed_run_keeps_its_precision_and_an_explicit_switch_stops_in_one_line(tmp_path):
+    started = work_dir_precision(tmp_path, "auto", cpuinfo=AMX)
+    assert started.name == "bf16" and (tmp_path / "precision").read_text() == "bf16"
+    moved = work_dir_precision(tmp_path, "auto", cpuinfo=AVX2)  # the checkpoint moved to a CPU without bf16
+    assert moved.name == "bf16"
+    assert moved.reason.endswith("keeps its precision (slow here: this CPU has no native bf16 (AVX2))")
+    with pytest.raises(O2FError, match=r"trained in bf16 and precision=fp32 would switch it mid-run") as err:
+        work_dir_precision(tmp_path, "fp32", cpuinfo=AVX2)
+    assert "\n" not in str(err.value)
+    assert work_dir_precision(tmp_path, "fp32", resume=False, cpuinfo=AMX).name == "fp32"  # a new run chooses anew

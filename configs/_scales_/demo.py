@@ -47,9 +47,11 @@ test_dataloader = val_dataloader
 
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs)
-# bfloat16 mixed precision (o2f/engine/mixed_precision.py): convolutions in bf16 on oneDNN, weights,
-# update, assignment and losses in fp32; 0.62x the fp32 step on one core (benchmarks/train_step.py).
-optim_wrapper = dict(_delete_=True, type='BF16OptimWrapper',
+# Precision (o2f/engine/precision.py): auto trains in bf16 autocast where the device runs bf16 natively
+# (AMX-BF16 or AVX512-BF16 cores, a bf16 GPU: 0.45-0.52x the float32 step on one core, benchmarks/train_step.py)
+# and in float32 elsewhere (emulated bf16 is ~17x slower); bf16 or fp32 force one. --cfg-options precision=fp32
+precision = 'auto'
+optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05, fused=True),  # fused: one CPU kernel
                      clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [

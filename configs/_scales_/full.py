@@ -3,3 +3,4 @@ scale_name = 'full'
 dataset_help = ('download COCO 2017 into the coco data root of configs/pipeline.yaml '
                 '(annotations/instances_{train,val}2017.json, train2017/ '
                 'and val2017/), see https://cocodataset.org/#download')
+precision = 'fp32'  # the paper's recipe; auto or bf16 train in bf16 autocast (o2f/engine/precision.py)

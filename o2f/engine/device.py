@@ -18,12 +18,21 @@ CPUINFO = Path("/proc/cpuinfo")
 BF16_INSTRUCTIONS = {"amx_bf16": "AMX-BF16", "avx512_bf16": "AVX512-BF16"}
 
 
-def cpu_name(cpuinfo: str | None = None) -> str:
-    """The CPU's model name and its widest bf16 instruction set, from /proc/cpuinfo's first processor."""
+def first_processor(cpuinfo: str | None = None) -> dict[str, str]:
+    """The fields of /proc/cpuinfo's first processor (every core of a machine has the same)."""
     if cpuinfo is None:
         cpuinfo = CPUINFO.read_text() if CPUINFO.exists() else ""
-    first_processor = cpuinfo.split("\n\n")[0].splitlines()
-    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in first_processor)}
+    lines = cpuinfo.split("\n\n")[0].splitlines()
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    return set(first_processor(cpuinfo).get("flags", "").split())
+
+
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """The CPU's model name and its widest bf16 instruction set."""
+    fields = first_processor(cpuinfo)
     model = fields.get("model name") or platform.processor() or platform.machine()
     flags = set(fields.get("flags", "").split())
     bf16 = next((name for flag, name in BF16_INSTRUCTIONS.items() if flag in flags), "no bf16 instructions")

@@ -16,6 +16,7 @@ from mmengine.structures import InstanceData
 
 from ..work_dir import EPOCH_METRICS, FINAL_METRICS, SCORE_MAPS
 from .device import device_name
+from .precision import recorded_precision
 
 
 @HOOKS.register_module()
@@ -51,7 +52,8 @@ class EpochMetricsHook(Hook):
     def after_train(self, runner) -> None:
         if runner.rank == 0:
             epochs = read_epoch_metrics(runner.work_dir)
-            final = {"epochs": epochs, "final": epochs[-1] if epochs else {}, "device": device_name()}
+            final = {"epochs": epochs, "final": epochs[-1] if epochs else {}, "device": device_name(),
+                     "precision": recorded_precision(runner.work_dir)}
             tmp = Path(runner.work_dir) / (FINAL_METRICS + ".partial")
             tmp.write_text(json.dumps(final, indent=1))
             tmp.rename(Path(runner.work_dir) / FINAL_METRICS)

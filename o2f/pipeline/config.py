@@ -12,6 +12,7 @@ from pathlib import Path
 from mmengine.config import Config
 
 from ..deploy.checkpoint import use_classes
+from ..engine.precision import check_setting
 from ..errors import O2FError
 from .layout import BUILTIN_DATA, Layout, config_family, scale_file
 
@@ -50,6 +51,8 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
     if overrides:
         check_override_keys(cfg, overrides)
         cfg.merge_from_dict(overrides, allow_list_keys=True)
+    if "precision" in cfg:
+        check_setting(cfg.precision)
     cfg.scale = scale
     return cfg
 

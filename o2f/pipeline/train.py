@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 
 from ..datasets import load_errors  # noqa: F401  (registers NamedLoadErrors)
 from ..engine.graceful_stop import Stopped, stop_on_sigterm
+from ..engine.precision import use_precision, work_dir_precision
 from ..engine.resume import latest_checkpoint
 from ..engine.work_dir_lock import LOCK_FILE
 from ..errors import O2FError
@@ -71,6 +72,8 @@ def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: i
     cfg.resume = checkpoint is not None
     cfg.load_from = str(checkpoint) if checkpoint else (None if resume else cfg.get("load_from"))
     cfg.randomness = dict(cfg.get("randomness", {}), seed=work_dir_seed(work_dir, requested_seed(cfg, seed)))
+    precision = run_precision(cfg, work_dir, resume)
+    print(f"o2f: precision {precision.line()}")
     add_hook(cfg, "EpochMetricsHook")
     add_hook(cfg, "ExactResumeHook")
     add_hook(cfg, "GracefulStopHook")
@@ -85,12 +88,23 @@ def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: i
     if mlflow:
         # under torchrun only rank 0 logs (mmengine's visualizer is master-only): it alone creates or
         # finds the run, so N processes make one run and never race on a new SQLite store
+        mlflow = {**mlflow, "tags": {**mlflow["tags"], "precision": precision.name}}
         if int(os.environ.get("RANK", "0")) == 0:
             tracking.prepare_run(mlflow["tracking_uri"], mlflow["experiment"], work_dir, mlflow["run_name"],
                                  mlflow["tags"], cfg)
         cfg.visualizer.vis_backends = [*cfg.visualizer.get("vis_backends", []),
                                        tracking.vis_backend(**mlflow)]
     return Runner.from_cfg(cfg)
+
+
+def run_precision(cfg: Config, work_dir: Path, resume: bool = True):
+    """The precision the run trains in (``o2f.engine.precision``), set on the config's optimiser wrapper."""
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = work_dir_precision(work_dir, cfg.get("precision", "fp32"), resume, device)
+    use_precision(cfg, precision)
+    return precision
 
 
 def set_aside_previous(work_dir: Path) -> Path | None:
@@ -109,11 +123,12 @@ def set_aside_previous(work_dir: Path) -> Path | None:
 
 def prepare_work_dir(cfg: Config, work_dir: str | Path, resume: bool, seed: int | None) -> None:
     """What the launching process settles, once, before training (and before torchrun's workers start):
-    --no-resume moves an earlier training aside, and the run's seed is chosen and remembered."""
+    --no-resume moves an earlier training aside, and the run's seed and precision are chosen and remembered."""
     work_dir = Path(work_dir)
     if not resume and (aside := set_aside_previous(work_dir)):
         print(f"o2f: --no-resume: the earlier training in {work_dir} was moved to {aside}")
     work_dir_seed(work_dir, requested_seed(cfg, seed))
+    run_precision(cfg, work_dir)
 
 
 def train(cfg: Config, work_dir: str | Path, resume: bool = True, seed: int | None = None,
