@@ -2,15 +2,17 @@
 architectures to build, the cached wheel's CUDA tag, and whether the NVIDIA driver can run torch's CUDA.
 
 torch refuses to build an extension with an nvcc of another major version than ``torch.version.cuda``,
-so a cluster's CUDA 12 toolkit cannot build for torch's CUDA 13. Where no matching nvcc is found
+so a cluster's CUDA 12 toolkit cannot build for torch's CUDA 13. A CUDA home also needs every CUDA
+library header torch's CUDA headers include (cusparse.h, cublas_v2.h, ...; read from torch's headers), which
+a toolkit of only the compiler and runtime lacks: such a home is completed with the headers and libraries
+of torch's own nvidia-* wheels into one CUDA_HOME of symbolic links. Where no matching nvcc is found
 (CUDA_HOME, CUDA_PATH, PATH, /usr/local/cuda*, /opt/cuda*), PyPI's CUDA compiler wheels of torch's
-CUDA major.minor are installed into the environment and assembled, with the CUDA libraries torch
-installed, into one CUDA_HOME of symbolic links.
+CUDA major.minor are installed into the environment and assembled the same way.
 
 Standard library only: ``scripts/setup.sh`` runs it with the environment's Python before the project
 is installed, and only where CUDA is wanted (``plan``) or an NVIDIA driver is present (``driver``)::
 
-    python scripts/cuda_toolchain.py plan --assemble-into DIR   # shell assignments: CUDA_HOME, TORCH_CUDA_ARCH_LIST, variant
+    python scripts/cuda_toolchain.py plan --assemble-into DIR   # sets CUDA_HOME, TORCH_CUDA_ARCH_LIST, variant
     python scripts/cuda_toolchain.py driver                     # one line, exit 1, when the driver is too old
 """
 
@@ -32,6 +34,11 @@ SEARCH_GLOBS = ("/usr/local/cuda", "/usr/local/cuda-*", "/opt/cuda", "/opt/cuda-
 # The directories of a CUDA home a build reads; nvcc finds cicc in ../nvvm/bin relative to itself.
 HOME_PARTS = ("bin", "include", "lib", "nvvm")
 ASSEMBLED_MARK = ".o2f-assembled"
+# Macros a torch CUDA extension build on Linux leaves undefined: the includes they guard (ROCm's hipSOLVER,
+# cuDSS, which torch's wheels build without, Windows headers) are not compiled.
+UNDEFINED_MACROS = ("USE_ROCM", "USE_CUDSS", "_WIN32", "_MSC_VER")
+INCLUDE_LINE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+CONDITION_LINE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)")
 
 
 class ToolchainError(Exception):
@@ -59,8 +66,114 @@ def nvcc_release(nvcc: Path) -> Version | None:
     return parse_version(out)
 
 
+def has_header(home: Path, name: str) -> bool:
+    """Whether a CUDA home has a header in include/ or in targets/*/include/ (a runfile toolkit's real place)."""
+    return (home / "include" / name).exists() or any(home.glob(f"targets/*/include/{name}"))
+
+
 def has_headers(home: Path) -> bool:
-    return (home / "include" / "cuda_runtime.h").exists() or any(home.glob("targets/*/include/cuda_runtime.h"))
+    """The compiler's own runtime headers: without them nvcc cannot compile (completing a home starts here)."""
+    return has_header(home, "cuda_runtime.h")
+
+
+def missing_headers(roots: list[Path], names: list[str]) -> list[str]:
+    """The headers none of ``roots`` has."""
+    return [name for name in names if not any(has_header(root, name) for root in roots)]
+
+
+def condition_value(directive: str, expression: str) -> bool | None:
+    """Whether a branch is compiled where it hangs on an undefined macro (``#ifdef USE_ROCM``, ``#if
+    defined(USE_CUDSS)``, one ``&&`` term of it: False; their negation alone: True); None where it cannot tell."""
+    expression = expression.split("//")[0].split("/*")[0].strip()
+    if directive in ("ifdef", "ifndef"):
+        return (directive == "ifndef") if expression in UNDEFINED_MACROS else None
+    if "||" in expression:
+        return None
+    terms = [term.strip() for term in expression.split("&&")]
+    for term in terms:
+        match = re.fullmatch(r"(!?)\s*defined\s*\(?\s*(\w+)\s*\)?", term)
+        if match and match.group(2) in UNDEFINED_MACROS:
+            if not match.group(1):
+                return False
+            if len(terms) == 1:
+                return True
+    return None
+
+
+def included_headers(path: Path) -> list[tuple[str, bool]]:
+    """The headers a file includes, each with whether it is in angle brackets, outside the branches that
+    hang on an undefined macro."""
+    found, frames = [], []  # a frame per open #if: [value of the current branch, a branch taken, one unknown]
+    for line in path.read_text(errors="replace").splitlines():
+        condition = CONDITION_LINE.match(line)
+        if condition:
+            directive, expression = condition.groups()
+            if directive in ("if", "ifdef", "ifndef"):
+                value = condition_value(directive, expression)
+                frames.append([value, value is True, value is None])
+            elif frames and directive == "endif":
+                frames.pop()
+            elif frames:
+                frame = frames[-1]
+                value = True if directive == "else" else condition_value("if", expression)
+                if frame[1]:
+                    value = False
+                elif frame[2] and value is not False:
+                    value = None
+                frame[:] = [value, frame[1] or value is True, frame[2] or value is None]
+            continue
+        include = INCLUDE_LINE.match(line)
+        if include and all(frame[0] is not False for frame in frames):
+            found.append((include.group(2), include.group(1) == "<"))
+    return found
+
+
+def torch_cuda_headers(torch_include: Path, system_dirs: list[Path]) -> list[str]:
+    """The CUDA library headers a torch CUDA extension build includes: the ``#include <X.h>`` lines, in the
+    headers of ATen's CUDA folders (what extensions include) and all they include, that name a header neither
+    torch nor the C++ compiler has. Only lines in folders named cuda count: the others' platform headers
+    (arm_neon.h) are for other machines. c10/cuda/driver_api.h (nvml.h) only torch's own sources include."""
+    torch_include = torch_include.resolve()
+    roots = [torch_include, torch_include / "torch" / "csrc" / "api" / "include"]
+    todo = [p.resolve() for folder in ("ATen/cuda", "ATen/native/cuda")
+            for p in sorted((torch_include / folder).rglob("*")) if p.suffix in (".h", ".cuh")]
+    seen, names = set(), set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        in_cuda_folder = path.is_relative_to(torch_include) and "cuda" in path.relative_to(torch_include).parts[:-1]
+        for name, angled in included_headers(path):
+            places = [root / name for root in roots] + ([] if angled else [path.parent / name])
+            found = next((p for p in places if p.is_file()), None)
+            if found is not None:
+                todo.append(found.resolve())
+            elif (angled and in_cuda_folder and "/" not in name and name.endswith(".h")
+                  and not any((d / name).exists() for d in system_dirs)):
+                names.add(name)
+    return sorted(names)
+
+
+def compiler_include_dirs(env: dict[str, str]) -> list[Path]:
+    """The folders the C++ compiler torch builds with (CXX, else c++) searches by itself: headers there
+    (math.h) are not the toolkit's to bring."""
+    cxx = env.get("CXX") or "c++"
+    try:
+        done = subprocess.run([*shlex.split(cxx), "-xc++", "-E", "-v", "-"], input="", capture_output=True,
+                              text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        raise ToolchainError(f"no C++ compiler ({cxx}) to build mmcv's ops with: install g++ or set CXX") from None
+    lines = done.stderr.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("#include <...>")), None)
+    if start is None:
+        raise ToolchainError(f"{cxx} -xc++ -E -v - lists no include folders: is it a GCC- or Clang-like compiler?")
+    dirs = []
+    for line in lines[start + 1:]:
+        if not line.startswith(" "):
+            break
+        dirs.append(Path(line.split(" (")[0].strip()))
+    return dirs
 
 
 def candidate_homes(env: dict[str, str], globs: tuple[str, ...] = SEARCH_GLOBS) -> list[Path]:
@@ -89,10 +202,13 @@ class Search:
     home: Path | None = None
     release: Version | None = None
     passed_over: list[str] = field(default_factory=list)
+    lacks: list[str] = field(default_factory=list)  # headers the home lacks and the wheels bring: complete it
 
 
-def find_cuda_home(torch_cuda: Version, homes: list[Path]) -> Search:
-    """The first home whose nvcc has torch's CUDA major version and whose headers are there."""
+def find_cuda_home(torch_cuda: Version, homes: list[Path], required: list[str] = (),
+                   wheels: list[Path] = ()) -> Search:
+    """The first home whose nvcc has torch's CUDA major version, with its runtime headers, and with the
+    ``required`` headers, or those it lacks in ``wheels`` (torch's nvidia-* wheels) to complete it with."""
     search = Search()
     for home in homes:
         nvcc = home / "bin" / "nvcc"
@@ -106,8 +222,13 @@ def find_cuda_home(torch_cuda: Version, homes: list[Path]) -> Search:
         elif not has_headers(home):
             search.passed_over.append(f"{nvcc}: {home} has no include/cuda_runtime.h")
         else:
-            search.home, search.release = home, release
-            return search
+            lacks = missing_headers([home], list(required))
+            unfound = missing_headers(list(wheels), lacks)
+            if not unfound:
+                search.home, search.release, search.lacks = home, release, lacks
+                return search
+            search.passed_over.append(f"{nvcc}: {home} lacks {', '.join(unfound)}, which the nvidia wheels "
+                                      "in this environment do not have either")
     return search
 
 
@@ -134,6 +255,15 @@ def wheel_roots(site_packages: Path) -> list[Path]:
     return [d for d in sorted(base.iterdir()) if d.is_dir() and any((d / part).is_dir() for part in HOME_PARTS)]
 
 
+def part_dir(root: Path, part: str) -> Path | None:
+    """A toolkit's folder for ``part``: include and lib may live only in targets/<arch>/, lib as lib64."""
+    names = ("lib", "lib64") if part == "lib" else (part,)
+    places = [root / name for name in names]
+    if part in ("include", "lib"):
+        places += sorted(root.glob(f"targets/*/{part}"))
+    return next((p for p in places if p.is_dir()), None)
+
+
 def link_tree(source: Path, dest: Path) -> None:
     """Merge ``source`` into ``dest`` with symbolic links: a folder only one source has is one link, a folder
     several have becomes a real folder of links; the first source of a file wins."""
@@ -151,8 +281,8 @@ def link_tree(source: Path, dest: Path) -> None:
 
 
 def assemble_cuda_home(roots: list[Path], dest: Path) -> Path:
-    """One CUDA home of links into ``roots``, laid out as a toolkit: bin/ and nvvm/ side by side, lib64
-    beside lib, and the unversioned ``libcudart.so`` a link step asks for."""
+    """One CUDA home of links into ``roots`` (the first root's file wins), laid out as a toolkit: bin/ and
+    nvvm/ side by side, lib64 beside lib, and the unversioned ``libcudart.so`` (and others) a link step asks for."""
     if dest.exists():
         if not (dest / ASSEMBLED_MARK).exists():
             raise ToolchainError(f"{dest} exists and was not assembled by the set-up; remove it or choose another")
@@ -160,15 +290,17 @@ def assemble_cuda_home(roots: list[Path], dest: Path) -> Path:
     dest.mkdir(parents=True)
     for root in roots:
         for part in HOME_PARTS:
-            if (root / part).is_dir():
+            source = part_dir(root, part)
+            if source is not None:
                 (dest / part).mkdir(exist_ok=True)
-                link_tree(root / part, dest / part)
+                link_tree(source, dest / part)
     lib = dest / "lib"
     if lib.is_dir():
         (dest / "lib64").symlink_to("lib")
-        for versioned in sorted(lib.glob("libcudart.so.*")):
-            if not os.path.lexists(lib / "libcudart.so"):
-                (lib / "libcudart.so").symlink_to(versioned.name)
+        for versioned in sorted(lib.glob("lib*.so.*")):
+            unversioned = lib / (versioned.name.split(".so.")[0] + ".so")
+            if not os.path.lexists(unversioned):
+                unversioned.symlink_to(versioned.name)
     (dest / ASSEMBLED_MARK).write_text("\n".join(str(r) for r in roots) + "\n")
     return dest
 
@@ -261,6 +393,56 @@ def install_compiler_wheels(requirements: list[str]) -> None:
                              "and install them with pip --no-index --find-links DIR)")
 
 
+def completion_line(home: Path, release: Version, lacks: list[str], wheels: list[Path], dest: Path) -> str:
+    """Which parts of a completed CUDA home came from where, in one line."""
+    sources = {}
+    for name in lacks:
+        root = next(root for root in wheels if has_header(root, name))
+        sources.setdefault(root, []).append(name)
+    taken = "; ".join(f"{', '.join(names)} from {root}" for root, names in sources.items())
+    return (f"{home} has nvcc {version_text(release)} but not every header torch's CUDA headers include: "
+            f"assembled {dest} of links, nvcc, the runtime and the rest from {home}, {taken} (torch's wheels, "
+            "their libraries too)")
+
+
+def wheels_line(wheels: list[Path], dest: Path) -> str:
+    """Which wheels an assembled CUDA home came from, in one line."""
+    nvcc = next((root for root in wheels if (root / "bin" / "nvcc").is_file()), None)
+    return (f"assembled {dest} of links: nvcc from {nvcc}, headers and libraries from "
+            f"{', '.join(str(root) for root in wheels)}")
+
+
+def choose_cuda_home(torch_cuda: Version, homes: list[Path], required: list[str], site: Path, dest: Path,
+                     install=install_compiler_wheels) -> tuple[Path, Version]:
+    """The CUDA home to build with and its nvcc's release: one found, one found and completed with torch's
+    wheels in ``dest``, or one assembled in ``dest`` from the compiler wheels ``install`` installs into ``site``."""
+    search = find_cuda_home(torch_cuda, homes, required, wheel_roots(site))
+    for note in search.passed_over:
+        say(f"passed over: {note}")
+    if search.home is not None and not search.lacks:
+        return search.home, search.release
+    if search.home is not None:
+        wheels = wheel_roots(site)
+        home = assemble_cuda_home([search.home, *wheels], dest)
+        say(completion_line(search.home, search.release, search.lacks, wheels, dest))
+        return home, search.release
+    requirements = wheel_requirements(torch_cuda)
+    say(f"no nvcc for CUDA {torch_cuda[0]}.x found (CUDA_HOME, CUDA_PATH, PATH, /usr/local/cuda*, /opt/cuda*): "
+        f"installing {' '.join(requirements)}")
+    install(requirements)
+    wheels = wheel_roots(site)
+    home = assemble_cuda_home(wheels, dest)
+    release = nvcc_release(home / "bin" / "nvcc")
+    if release is None or release[0] != torch_cuda[0]:
+        raise ToolchainError(f"the assembled {home}/bin/nvcc does not report CUDA {torch_cuda[0]}.x")
+    lacks = missing_headers([home], required)
+    if lacks:
+        raise ToolchainError(f"the CUDA home assembled from wheels in {home} lacks {', '.join(lacks)}, which "
+                             "torch's CUDA headers include: install a full CUDA toolkit and set CUDA_HOME")
+    say(wheels_line(wheels, dest))
+    return home, release
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     import torch
 
@@ -271,21 +453,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     capabilities = [torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())] \
         if torch.cuda.is_available() else []
     arches = arch_list(dict(os.environ), capabilities)
-    search = find_cuda_home(torch_cuda, candidate_homes(dict(os.environ)))
-    for note in search.passed_over:
-        say(f"passed over: {note}")
-    home = search.home
-    if home is None:
-        requirements = wheel_requirements(torch_cuda)
-        say(f"no nvcc for CUDA {torch_cuda[0]}.x found (CUDA_HOME, CUDA_PATH, PATH, /usr/local/cuda*, /opt/cuda*): "
-            f"installing {' '.join(requirements)}")
-        install_compiler_wheels(requirements)
-        home = assemble_cuda_home(wheel_roots(Path(sysconfig.get_paths()["platlib"])), Path(args.assemble_into))
-        release = nvcc_release(home / "bin" / "nvcc")
-        if release is None or release[0] != torch_cuda[0]:
-            raise ToolchainError(f"the assembled {home}/bin/nvcc does not report CUDA {torch_cuda[0]}.x")
-        search.release = release
-    say(f"CUDA {version_text(search.release)} at {home}; building for TORCH_CUDA_ARCH_LIST={arches}")
+    required = torch_cuda_headers(Path(torch.__file__).parent / "include", compiler_include_dirs(dict(os.environ)))
+    home, release = choose_cuda_home(torch_cuda, candidate_homes(dict(os.environ)), required,
+                                     Path(sysconfig.get_paths()["platlib"]), Path(args.assemble_into))
+    say(f"CUDA {version_text(release)} at {home}; building for TORCH_CUDA_ARCH_LIST={arches}")
     for name, value in (("CUDA_HOME", str(home)), ("TORCH_CUDA_ARCH_LIST", arches),
                         ("variant", variant_tag(torch_cuda, arches))):
         print(f"{name}={shlex.quote(value)}")
@@ -296,7 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="find or assemble the CUDA home; print shell assignments")
-    plan.add_argument("--assemble-into", required=True, help="where to assemble a CUDA home from wheels")
+    plan.add_argument("--assemble-into", required=True,
+                      help="where to assemble a CUDA home of links (a found one completed, or the compiler wheels)")
     plan.set_defaults(run=cmd_plan)
     commands.add_parser("driver", help="one line, exit 1, when the driver is too old for torch").set_defaults(
         run=cmd_driver)

@@ -58,8 +58,9 @@ if [[ "$has_cuda" == cpu && "${O2F_FORCE_CUDA:-0}" != 1 ]] && command -v nvidia-
 fi
 variant="$has_cuda"
 if [[ "$has_cuda" == cuda || "${O2F_FORCE_CUDA:-0}" == 1 ]]; then
-  # an nvcc of torch's CUDA major version (found, or assembled from PyPI's compiler wheels) and the
-  # architectures to build: sets CUDA_HOME, TORCH_CUDA_ARCH_LIST and variant (e.g. cu130-sm90)
+  # an nvcc of torch's CUDA major version (found, completed with torch's nvidia wheels where the toolkit
+  # lacks headers torch includes, or assembled from PyPI's compiler wheels) and the architectures to
+  # build: sets CUDA_HOME, TORCH_CUDA_ARCH_LIST and variant (e.g. cu130-sm90)
   plan="$("${toolchain[@]}" plan --assemble-into "$VENV/cuda")" || exit 1
   eval "$plan"
   export CUDA_HOME TORCH_CUDA_ARCH_LIST

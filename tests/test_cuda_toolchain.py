@@ -1,4 +1,5 @@
-"""scripts/cuda_toolchain.py: which nvcc the CUDA build uses, what it installs when none fits, the
+"""scripts/cuda_toolchain.py: which nvcc the CUDA build uses, which headers torch's CUDA headers need of
+it, how a toolkit lacking some is completed from torch's wheels, what it installs when none fits, the
 architectures and cache tag of the build, and the driver-too-old line, on fake toolkits and a fake torch."""
 
 from __future__ import annotations
@@ -30,12 +31,43 @@ def write_nvcc(bin_dir: Path, release: str | None) -> Path:
     return nvcc
 
 
-def fake_toolkit(path: Path, release: str | None, headers: bool = True) -> Path:
+# The layouts' headers: a compiler + runtime toolkit (this machine's /usr/local/cuda) has RUNTIME only;
+# torch's wheels (nvidia/cu13) bring the math libraries' LIBRARY headers; REQUIRED is what a fake torch needs.
+RUNTIME = ("cuda.h", "cuda_runtime.h", "cuda_runtime_api.h", "cuda_fp16.h")
+LIBRARY = ("cublasLt.h", "cublas_v2.h", "curand.h", "cusolverDn.h", "cusparse.h")
+REQUIRED = sorted(RUNTIME + LIBRARY)
+
+
+def write_headers(include: Path, names) -> None:
+    include.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (include / name).write_text(f"// {include}\n")
+
+
+def fake_toolkit(path: Path, release: str | None, headers=RUNTIME + LIBRARY) -> Path:
+    """A CUDA home with an nvcc of ``release`` and ``headers`` (the default: a full toolkit's)."""
     write_nvcc(path / "bin", release)
     if headers:
-        (path / "include").mkdir(parents=True)
-        (path / "include" / "cuda_runtime.h").write_text("")
+        write_headers(path / "include", headers)
+        (path / "lib").mkdir()
+        (path / "lib" / "libcudart.so.13").write_text("")
+        (path / "nvvm" / "bin").mkdir(parents=True)
     return path
+
+
+def fake_wheels(site: Path, headers=LIBRARY, nvcc: str | None = None) -> Path:
+    """torch's CUDA 13 wheels in ``site``: nvidia/cu13 with ``headers`` and their libraries; nvcc and the
+    runtime headers too where the compiler wheels are installed (``nvcc``)."""
+    cu13 = site / "nvidia" / "cu13"
+    write_headers(cu13 / "include", headers)
+    (cu13 / "lib").mkdir(parents=True, exist_ok=True)
+    for lib in ("libcublas.so.13", "libcusparse.so.12", "libcudart.so.13"):
+        (cu13 / "lib" / lib).write_text("")
+    if nvcc:
+        write_nvcc(cu13 / "bin", nvcc)
+        write_headers(cu13 / "include", RUNTIME)
+        (cu13 / "nvvm" / "bin").mkdir(parents=True, exist_ok=True)
+    return cu13
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -72,7 +104,7 @@ def test_usual_locations_newest_first_and_minor_version_may_differ(tmp_path):
 
 def test_broken_nvcc_and_headerless_home_are_passed_over(tmp_path):
     broken = fake_toolkit(tmp_path / "broken", None)
-    bare = fake_toolkit(tmp_path / "bare", "13.0", headers=False)
+    bare = fake_toolkit(tmp_path / "bare", "13.0", headers=())
     search = toolchain.find_cuda_home((13, 0), [broken, bare, tmp_path / "no-nvcc-here"])
     assert search.home is None
     assert search.passed_over == [f"{broken / 'bin' / 'nvcc'} does not run",
@@ -141,6 +173,205 @@ def test_assembled_home_merges_a_folder_two_wheels_share(tmp_path):
     assert (home / "include" / "cudnn.h").exists() and toolchain.nvcc_release(home / "bin" / "nvcc") == (13, 0)
 
 
+def write_torch_include(include: Path) -> Path:
+    """A fake torch/include: ATen's CUDA headers including CUDA library headers the way torch's do."""
+    files = {
+        "ATen/cuda/CUDAContextLight.h": """#pragma once
+#include <cstdint>
+#include <cuda_runtime_api.h>
+#include <cusparse.h>   // sparse
+#if defined(USE_CUDSS)
+#include <cudss.h>
+#endif
+#if defined(USE_ROCM) && ROCM_VERSION >= 60000
+#include <hipsolver.h>
+#else
+#include <cusolverDn.h>
+#endif
+#ifndef USE_ROCM
+#include <cublasLt.h>
+#endif
+#ifdef CUDART_VERSION
+#include <cublas_v2.h>
+#endif
+#include <c10/cuda/CUDAFunctions.h>
+#include "Local.h"
+#include <math.h>
+""",
+        "ATen/cuda/Local.h": "#include <cuda_fp16.h>\n",
+        "ATen/native/cuda/Randperm.cuh": "#include <curand.h>\n#include <ATen/cuda/CUDAContextLight.h>\n",
+        "c10/cuda/CUDAFunctions.h": "#include <cuda_runtime.h>\n#include <c10/util/Half.h>\n",
+        "c10/cuda/driver_api.h": "#include <nvml.h>\n",  # only torch's own sources include it
+        "c10/util/Half.h": "#if defined(__aarch64__)\n#include <arm_neon.h>\n#endif\n#include <cuda.h>\n",
+    }
+    for name, text in files.items():
+        (include / name).parent.mkdir(parents=True, exist_ok=True)
+        (include / name).write_text(text)
+    return include
+
+
+def test_headers_a_torch_cuda_build_needs_are_read_from_torchs_headers(tmp_path):
+    """What ATen's CUDA headers include, followed through torch's headers, less the compiler's own (math.h),
+    the branches for ROCm and cuDSS, and folders not named cuda (c10/util's cuda.h, arm_neon.h)."""
+    include = write_torch_include(tmp_path / "torch" / "include")
+    system = tmp_path / "usr-include"
+    write_headers(system, ["math.h"])
+    assert toolchain.torch_cuda_headers(include, [system]) == [
+        "cublasLt.h", "cublas_v2.h", "cuda_fp16.h", "cuda_runtime.h", "cuda_runtime_api.h", "curand.h",
+        "cusolverDn.h", "cusparse.h"]
+    assert "math.h" in toolchain.torch_cuda_headers(include, [])
+
+
+def test_installed_torchs_cuda_headers_need_the_math_libraries():
+    """The list for the torch installed here: the math libraries' headers a compiler + runtime toolkit lacks."""
+    import torch
+
+    include = Path(torch.__file__).parent / "include"
+    if not (include / "ATen" / "cuda" / "CUDAContextLight.h").exists():
+        pytest.skip("torch here ships no CUDA headers")
+    needed = toolchain.torch_cuda_headers(include, toolchain.compiler_include_dirs(dict(os.environ)))
+    assert {"cuda_runtime.h", "cusparse.h", "cublas_v2.h", "cublasLt.h", "cusolverDn.h", "curand.h"} <= set(needed)
+    assert not {"cudss.h", "nvml.h", "math.h", "cxxabi.h", "arm_neon.h"} & set(needed)
+
+
+def test_compiler_include_dirs_from_its_verbose_output(tmp_path):
+    cxx = tmp_path / "fake c++"
+    cxx.write_text('#!/bin/sh\ncat >&2 <<EOF\nignoring nonexistent directory "/nowhere"\n'
+                   '#include "..." search starts here:\n#include <...> search starts here:\n /usr/include/c++/12\n'
+                   ' /usr/include\n /Library/Frameworks (framework directory)\nEnd of search list.\nEOF\n')
+    cxx.chmod(0o755)
+    assert toolchain.compiler_include_dirs({"CXX": f"'{cxx}'"}) == [
+        Path("/usr/include/c++/12"), Path("/usr/include"), Path("/Library/Frameworks")]
+    with pytest.raises(toolchain.ToolchainError, match="no C\\+\\+ compiler"):
+        toolchain.compiler_include_dirs({"CXX": str(tmp_path / "no-such-c++")})
+    silent = tmp_path / "silent"
+    silent.write_text("#!/bin/sh\nexit 1\n")
+    silent.chmod(0o755)
+    with pytest.raises(toolchain.ToolchainError, match="lists no include folders"):
+        toolchain.compiler_include_dirs({"CXX": str(silent)})
+
+
+def choose(tmp_path, homes):
+    """choose_cuda_home on fake toolkits and torch's fake wheels; installing the compiler wheels adds nvcc
+    13.0 and the runtime headers to nvidia/cu13. Returns the home, its release and what was installed."""
+    site = tmp_path / "site-packages"
+    fake_wheels(site)
+    installed = []
+
+    def install(requirements):
+        installed.extend(requirements)
+        fake_wheels(site, nvcc="13.0")
+
+    home, release = toolchain.choose_cuda_home((13, 0), homes, REQUIRED, site, tmp_path / "venv" / "cuda", install)
+    return home, release, installed
+
+
+@pytest.mark.parametrize("layout", ["full", "compiler+runtime", "none", "other-major"])
+def test_each_toolkit_layout_gives_a_home_with_every_header(tmp_path, capsys, layout):
+    """A full toolkit is used as it is; a compiler + runtime one is completed with torch's wheels; with none,
+    or one of CUDA 12, the compiler wheels are installed and the home is assembled from wheels only."""
+    toolkit = {"full": lambda: [fake_toolkit(tmp_path / "cuda-13.0", "13.0")],
+               "compiler+runtime": lambda: [fake_toolkit(tmp_path / "cuda-13.0", "13.0", headers=RUNTIME)],
+               "none": lambda: [],
+               "other-major": lambda: [fake_toolkit(tmp_path / "cuda-12.4", "12.4")]}[layout]()
+    home, release, installed = choose(tmp_path, toolkit)
+    said = capsys.readouterr().err.splitlines()
+    assert release == (13, 0) and toolchain.missing_headers([home], REQUIRED) == []
+    dest, cu13 = tmp_path / "venv" / "cuda", tmp_path / "site-packages" / "nvidia" / "cu13"
+    if layout == "full":
+        assert home == toolkit[0] and installed == [] and said == [] and not dest.exists()
+    elif layout == "compiler+runtime":
+        assert home == dest and installed == []
+        assert (home / "bin" / "nvcc").resolve() == (toolkit[0] / "bin" / "nvcc").resolve()
+        assert (home / "include" / "cuda_runtime.h").resolve().parent == toolkit[0] / "include"
+        assert (home / "include" / "cusparse.h").resolve().parent == cu13 / "include"
+        assert said == [f"[setup] {toolkit[0]} has nvcc 13.0 but not every header torch's CUDA headers include: "
+                        f"assembled {dest} of links, nvcc, the runtime and the rest from {toolkit[0]}, cublasLt.h, "
+                        f"cublas_v2.h, curand.h, cusolverDn.h, cusparse.h from {cu13} (torch's wheels, their "
+                        "libraries too)"]
+    else:
+        assert home == dest and installed == toolchain.wheel_requirements((13, 0))
+        assert (home / "bin" / "nvcc").resolve() == (cu13 / "bin" / "nvcc").resolve()
+        passed = [f"[setup] passed over: {toolkit[0] / 'bin' / 'nvcc'} is CUDA 12.4, torch needs 13.x"] \
+            if toolkit else []
+        assert said == passed + [
+            "[setup] no nvcc for CUDA 13.x found (CUDA_HOME, CUDA_PATH, PATH, /usr/local/cuda*, /opt/cuda*): "
+            f"installing {' '.join(installed)}",
+            f"[setup] assembled {dest} of links: nvcc from {cu13}, headers and libraries from {cu13}"]
+
+
+def test_completed_home_is_links_assembled_again_idempotently(tmp_path):
+    toolkit = fake_toolkit(tmp_path / "cuda-13.0", "13.0", headers=RUNTIME)
+    home, _, _ = choose(tmp_path, [toolkit])
+    cu13 = tmp_path / "site-packages" / "nvidia" / "cu13"
+    links = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_symlink())
+    files = [p for p in home.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert files == [home / toolchain.ASSEMBLED_MARK]  # links only, nothing copied
+    assert "lib/libcublas.so" in links
+    assert (home / "lib64" / "libcublas.so").resolve() == cu13 / "lib" / "libcublas.so.13"
+    assert (home / "lib" / "libcudart.so.13").resolve() == toolkit / "lib" / "libcudart.so.13"  # the toolkit's wins
+    again, _, _ = choose(tmp_path, [toolkit])
+    assert again == home and sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_symlink()) == links
+
+
+def test_runfile_toolkit_with_headers_under_targets_is_completed(tmp_path):
+    """NVIDIA's runfile: include -> targets/x86_64-linux/include, libraries in lib64."""
+    toolkit = tmp_path / "cuda-13.0"
+    write_nvcc(toolkit / "bin", "13.0")
+    write_headers(toolkit / "targets" / "x86_64-linux" / "include", RUNTIME)
+    (toolkit / "lib64").mkdir()
+    (toolkit / "lib64" / "libcudart_static.a").write_text("")
+    home, _, installed = choose(tmp_path, [toolkit])
+    assert installed == [] and toolchain.missing_headers([home], REQUIRED) == []
+    assert (home / "lib64" / "libcudart_static.a").exists()
+
+
+def test_home_that_cannot_be_completed_is_passed_over_naming_what_it_lacks(tmp_path):
+    """torch's wheels have no cuSOLVER here: the compiler + runtime toolkit cannot be completed."""
+    toolkit = fake_toolkit(tmp_path / "cuda-13.0", "13.0", headers=RUNTIME)
+    wheels = [fake_wheels(tmp_path / "site-packages", headers=("cublasLt.h", "cublas_v2.h", "curand.h", "cusparse.h"))]
+    search = toolchain.find_cuda_home((13, 0), [toolkit], REQUIRED, wheels)
+    assert search.home is None and search.passed_over == [
+        f"{toolkit / 'bin' / 'nvcc'}: {toolkit} lacks cusolverDn.h, which the nvidia wheels in this environment "
+        "do not have either"]
+    full = fake_toolkit(tmp_path / "cuda-13.1", "13.1")
+    found = toolchain.find_cuda_home((13, 0), [toolkit, full], REQUIRED, wheels)
+    assert found.home == full and found.lacks == [] and len(found.passed_over) == 1
+
+
+def test_wheels_only_home_lacking_a_header_is_refused_in_one_line(tmp_path, capsys):
+    site = tmp_path / "site-packages"
+    fake_wheels(site, headers=("cublasLt.h", "cublas_v2.h", "curand.h", "cusolverDn.h"))
+    with pytest.raises(toolchain.ToolchainError, match=r"assembled from wheels in .* lacks cusparse\.h, which"):
+        toolchain.choose_cuda_home((13, 0), [], REQUIRED, site, tmp_path / "cuda",
+                                   lambda _: fake_wheels(site, headers=(), nvcc="13.0"))
+
+
+def test_home_chosen_here_preprocesses_torchs_cuda_headers(tmp_path):
+    """On a machine with a real toolkit of torch's CUDA (complete, or completed from torch's wheels): nvcc
+    preprocesses what an extension includes (CUDAContextLight.h: cusparse.h was the first it lacked)."""
+    import torch
+
+    torch_cuda = toolchain.parse_version(torch.version.cuda)
+    include = Path(torch.__file__).parent / "include"
+    if torch_cuda is None or not (include / "ATen" / "cuda" / "CUDAContext.h").exists():
+        pytest.skip("torch here is a CPU build")
+    required = toolchain.torch_cuda_headers(include, toolchain.compiler_include_dirs(dict(os.environ)))
+    site = Path(torch.__file__).parent.parent
+    homes = toolchain.candidate_homes(dict(os.environ))
+    if toolchain.find_cuda_home(torch_cuda, homes, required, toolchain.wheel_roots(site)).home is None:
+        pytest.skip("no toolkit of torch's CUDA here (the compiler wheels are not installed by the tests)")
+    home, _ = toolchain.choose_cuda_home(torch_cuda, homes, required, site, tmp_path / "cuda")
+    source = tmp_path / "ext.cu"
+    source.write_text("#include <ATen/cuda/CUDAContext.h>\n#include <c10/cuda/CUDAGuard.h>\n"
+                      "#include <curand_kernel.h>\n__global__ void kernel(float* x) { x[0] = 1; }\n")
+    done = subprocess.run([str(home / "bin" / "nvcc"), "-E", "-std=c++17", f"-I{include}",
+                           f"-I{include / 'torch' / 'csrc' / 'api' / 'include'}", f"-I{home / 'include'}",
+                           str(source), "-o", str(tmp_path / "ext.ii")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cusparseHandle_t" in (tmp_path / "ext.ii").read_text()
+
+
 def test_architectures_from_env_else_visible_devices():
     assert toolchain.arch_list({"TORCH_CUDA_ARCH_LIST": " 8.0;9.0 "}, [(8, 6)]) == "8.0;9.0"
     assert toolchain.arch_list({}, [(9, 0), (8, 0), (9, 0)]) == "8.0;9.0"
@@ -186,7 +417,9 @@ def test_plan_prints_the_assignments_setup_sh_evaluates(tmp_path):
 
     if torch.version.cuda is None:
         pytest.skip("torch here is a CPU build")
-    home = fake_toolkit(tmp_path / "cuda", torch.version.cuda)
+    needed = toolchain.torch_cuda_headers(Path(torch.__file__).parent / "include",
+                                          toolchain.compiler_include_dirs(dict(os.environ)))
+    home = fake_toolkit(tmp_path / "cuda", torch.version.cuda, headers=needed)
     env = {"PATH": os.environ["PATH"], "CUDA_HOME": str(home), "TORCH_CUDA_ARCH_LIST": "9.0",
            "CUDA_VISIBLE_DEVICES": ""}
     command = [sys.executable, str(ROOT / "scripts" / "cuda_toolchain.py"), "plan", "--assemble-into",
