@@ -41,6 +41,19 @@ def project_copy(repo_root: Path, where: Path, own_tables: bool = False, setting
     return where
 
 
+def write_evidence(work: Path, scale: str, experiment: str, seed: int, epochs: list[dict], **fields) -> Path:
+    """A finished run's evidence as the reports read it (``evidence/<scale>/<experiment>/seed<k>/run.json``):
+    per-epoch metrics (fractions, as the evaluator logs them), one CPU kind unless ``fields`` says otherwise."""
+    import json
+
+    path = work / "evidence" / scale / experiment / f"seed{seed}" / "run.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run = {"experiment": experiment, "seed": seed, "scale": scale, "epochs": epochs, "losses": [],
+           "device": "CPU (Test CPU, AMX-BF16, 2 cores)", "kind": "Test CPU, AMX-BF16; bf16", **fields}
+    path.write_text(json.dumps(run))
+    return path
+
+
 def write_tables(work: Path, spec: dict) -> None:
     (work / "configs/tables.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dag import write_evidence
+
 REPO = Path(__file__).resolve().parent.parent
 FORMULA_TESTS = ["tests/test_o2f_formulas.py", "tests/test_hand_computed.py"]
 
@@ -29,10 +31,8 @@ def test_formula_tests_pass_without_mmcvs_compiled_ops():
 
 def test_reports_render_without_torch_or_mmcv(tmp_path):
     """A table, Figure 5, the claims report and the index page from a finished run's metrics file."""
-    run = tmp_path / "work_dirs/demo/o2f_r50_1x/seed0/final_metrics.json"
-    run.parent.mkdir(parents=True)
     epochs = [{"epoch": e, "coco/nms_bbox_mAP": 0.1 * e, "coco/nonms_bbox_mAP": 0.09 * e} for e in (1, 2)]
-    run.write_text(__import__("json").dumps({"epochs": epochs, "final": epochs[-1]}))
+    write_evidence(tmp_path, "demo", "o2f_r50_1x", 0, epochs)
     code = f"""
 from pathlib import Path
 import yaml

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -19,6 +18,7 @@ from dag import (
     project_copy,
     settings,
     snakemake,
+    write_evidence,
     write_tables,
 )
 
@@ -213,9 +213,7 @@ def test_overrides_reach_the_config_as_written(repo_root, monkeypatch):
 
 
 def write_final(work: Path, experiment: str, seed: int, final: dict) -> None:
-    path = work / "work_dirs/demo" / experiment / f"seed{seed}" / "final_metrics.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"epochs": [{"epoch": 12, **final}], "final": final}))
+    write_evidence(work, "demo", experiment, seed, [{"epoch": 12, **final}])
 
 
 def test_demo_report_cells_show_spread_and_difference_to_the_reference_row(repo_root, tmp_path):

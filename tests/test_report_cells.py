@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from dag import settings
+from dag import settings, write_evidence
 from PIL import Image
 
 from o2f.pipeline.plan import Plan
 from o2f.pipeline.reporting.figures import crop_window, footprint, pick_objects, score_map_figure
 from o2f.pipeline.reporting.index import render_index
 from o2f.pipeline.reporting.results import Results
+from o2f.pipeline.reporting.scale_label import (
+    backbone_description,
+    dataset_description,
+    image_description,
+    report_title,
+)
 from o2f.pipeline.reporting.tables import cells_note, table_frame, write_table
 
 
 def write_final(work: Path, scale: str, experiment: str, seed: int, final: dict) -> None:
-    path = work / "work_dirs" / scale / experiment / f"seed{seed}" / "final_metrics.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"epochs": [{"epoch": 12, **final}], "final": final}))
+    write_evidence(work, scale, experiment, seed, [{"epoch": 12, **final}])
 
 
 def plan_at(repo_root, scale: str, **changes) -> Plan:
@@ -80,8 +83,8 @@ def test_index_shows_the_claims_first_without_the_seed_columns(tmp_path, repo_ro
     pd.DataFrame({"Method": ["FCOS"], "AP(1x)": ["15.0 (n=1); reference"], "AP(1x) [seed 0]": ["15.00"]}) \
         .to_csv(reports / "table5.csv", index=False)
     pd.DataFrame([{"id": "5", "claim": "One-to-few beats POTO+3DMF+Aux.", "holds if": "> 0", "paper": "1.4",
-                   "ours (mean)": "2.2", "95% interval": "[1.7, 2.7]", "n": "3", "verdict": "holds",
-                   "note": "", "seed 0": "2.00"}]).to_csv(reports / "claims.csv", index=False)
+                   "ours (mean)": "2.2", "95% interval": "[1.7, 2.7]", "seed-only t": "[1.6, 2.8]", "n": "3",
+                   "verdict": "holds", "after Holm": "holds", "note": "", "seed 0": "2.00"}]).to_csv(reports / "claims.csv", index=False)
     page = render_index({"table5": ("Table 5.", Path("table5.csv"))}, {}, reports / "index.html", "demo", [],
                         repo_root, claims=Path("claims.csv")).read_text()
     assert page.index("Does the paper hold?") < page.index("Table 5.")
@@ -117,7 +120,7 @@ def test_figure6_draws_the_image_boxes_and_crops(repo_root, tmp_path):
     image = tmp_path / "data" / "val.png"
     image.parent.mkdir()
     Image.fromarray(np.full((64, 64, 3), (20, 40, 230), np.uint8)).save(image)  # shown at 2x: 128 px
-    folder = tmp_path / plan.work_dir("o2f_r50_1x", 0) / "score_maps"
+    folder = tmp_path / plan.layout.evidence_dir("o2f_r50_1x", 0) / "score_maps"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for epoch, temperature in ((1, 0.6), (2, 0.2)):
@@ -139,3 +142,36 @@ def test_reference_rows_are_the_nms_baselines(repo_root, table):
     row, _ = plan_at(repo_root, "demo").references[table]
     assert spec["rows"][row]["name"] == ("CondInst" if table == "table9" else "FCOS")
     assert spec["rows"][row]["nms"] is True
+
+
+def test_titles_at_demo_scale_name_what_ran_then_the_papers_table(repo_root):
+    plan = plan_at(repo_root, "demo")
+    trees = "ResNet-18 (32 base channels, from scratch) on aerial tree crowns (deepforest), 256-px crops, 384-px test"
+    assert report_title(plan, "table5") == (
+        f"Table 5 at demo scale, ours: {trees} images. The paper's table (its values beside ours): Comparisons with "
+        "end-to-end dense detectors on COCO val (ResNet-50).")
+    assert report_title(plan, "table7").startswith(f"Table 7 at demo scale, ours: {trees} images.")  # not Swin-T
+    assert ("ours: ResNet-18 (32 base channels, from scratch) on aerial tree crowns (deepforest) in CrowdHuman's odgt "
+            "layout, 256-px crops, 384-px test images.") in report_title(plan, "table8")
+    assert "ours: ResNet-18 (32 base channels, from scratch) on synthetic shapes, 128-px images." \
+        in report_title(plan, "table9")
+    assert report_title(plan, "figure5").startswith(f"Figure 5 at demo scale, ours: {trees} images. The paper's figure")
+    assert report_title(plan_at(repo_root, "ci"), "headline").startswith(
+        "The headline of Table 5 (the default target) at ci scale, ours: ResNet-18 (16 base channels, from scratch) "
+        "on synthetic shapes, 128-px images.")
+    full = plan_at(repo_root, "full")
+    assert report_title(full, "table5") == full.tables["table5"]["title"]
+
+
+def test_the_label_follows_the_config():
+    assert backbone_description({"type": "ChannelsLastResNet", "depth": 50}) == "ResNet-50"
+    assert backbone_description({"_delete_": True, "type": "ResNet", "depth": 18, "base_channels": 32,
+                                 "init_cfg": None}) == "ResNet-18 (32 base channels, from scratch)"
+    crop = {"train_pipeline": [{"type": "RandomResize", "scale": (512, 512)},
+                               {"type": "RandomCrop", "crop_size": (320, 256)}],
+            "test_pipeline": [{"type": "Resize", "scale": (512, 512)}]}
+    assert image_description(crop) == "320x256-px crops, 512-px test images"
+    assert image_description({"train_pipeline": [{"type": "Resize", "scale": 96}],
+                              "test_pipeline": [{"type": "Resize", "scale": (96, 96)}]}) == "96-px images"
+    assert dataset_description("data/demo_trees_odgt") == "aerial tree crowns (deepforest) in CrowdHuman's odgt layout"
+    assert dataset_description("/mnt/my_data/") == "the data at /mnt/my_data"

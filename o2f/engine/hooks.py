@@ -14,7 +14,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.structures import InstanceData
 
-from ..work_dir import EPOCH_METRICS, FINAL_METRICS, SCORE_MAPS
+from ..failed_run import failed_run
+from ..work_dir import DETECTIONS, EPOCH_LOSSES, EPOCH_METRICS, FINAL_METRICS, SCORE_MAPS
 from .device import device_name
 from .precision import recorded_precision
 
@@ -36,32 +37,68 @@ class EpochToHeadHook(Hook):
 
 @HOOKS.register_module()
 class EpochMetricsHook(Hook):
-    """Append each validation's metrics to ``epoch_metrics.jsonl``; write ``final_metrics.json`` at the end.
+    """Append each validation's metrics to ``epoch_metrics.jsonl`` and each training epoch's mean losses to
+    ``epoch_losses.jsonl``; have the metric write each validation's detections into ``detections/``;
+    write ``final_metrics.json`` at the end.
 
     The report and the DAG read these files: one line per epoch (a resumed run re-validating an epoch
-    overrides the earlier line), and a final file that appears only when training finished.
+    overrides the earlier line), the detections from which a claim's interval resamples test images, and
+    a final file that appears only when training finished.
     """
 
     priority = "LOW"
 
+    def before_train_epoch(self, runner) -> None:
+        self.loss_sums: dict[str, float] = {}
+        self.iterations = 0
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        for key, value in (outputs or {}).items():
+            if key.startswith("loss"):
+                self.loss_sums[key] = self.loss_sums.get(key, 0.0) + float(value)
+        self.iterations += 1
+
+    def after_train_epoch(self, runner) -> None:
+        if runner.rank == 0 and self.iterations:
+            means = {key: total / self.iterations for key, total in self.loss_sums.items()}
+            append_line(Path(runner.work_dir) / EPOCH_LOSSES, {"epoch": runner.epoch + 1, **means})
+
+    def before_val_epoch(self, runner) -> None:
+        folder = Path(runner.work_dir) / DETECTIONS
+        folder.mkdir(exist_ok=True)
+        for metric in runner.val_evaluator.metrics:
+            if hasattr(metric, "detections_prefix"):
+                metric.detections_prefix = str(folder / f"epoch_{runner.epoch}") if runner.rank == 0 else None
+
     def after_val_epoch(self, runner, metrics=None) -> None:
         if metrics and runner.rank == 0:
-            with open(Path(runner.work_dir) / EPOCH_METRICS, "a") as handle:
-                handle.write(json.dumps({"epoch": runner.epoch, **metrics}) + "\n")
+            append_line(Path(runner.work_dir) / EPOCH_METRICS, {"epoch": runner.epoch, **metrics})
 
     def after_train(self, runner) -> None:
         if runner.rank == 0:
             epochs = read_epoch_metrics(runner.work_dir)
+            losses = read_epoch_metrics(runner.work_dir, EPOCH_LOSSES)
             final = {"epochs": epochs, "final": epochs[-1] if epochs else {}, "device": device_name(),
-                     "precision": recorded_precision(runner.work_dir)}
+                     "precision": recorded_precision(runner.work_dir), "losses": losses,
+                     "failed": failed_run(losses, 0.0, [], loss_weight=box_loss_weight(runner.cfg))}
             tmp = Path(runner.work_dir) / (FINAL_METRICS + ".partial")
             tmp.write_text(json.dumps(final, indent=1))
             tmp.rename(Path(runner.work_dir) / FINAL_METRICS)
 
 
-def read_epoch_metrics(work_dir: str | Path) -> list[dict]:
-    """Per-epoch metrics of a work dir, one entry per epoch, in epoch order."""
-    path = Path(work_dir) / EPOCH_METRICS
+def box_loss_weight(cfg) -> float:
+    """The box loss's weight: its degenerate value is the weight times GIoU's (o2f's head weighs it 2.0)."""
+    return float(cfg.model.get("bbox_head", {}).get("loss_bbox", {}).get("loss_weight", 1.0))
+
+
+def append_line(path: Path, entry: dict) -> None:
+    with open(path, "a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def read_epoch_metrics(work_dir: str | Path, name: str = EPOCH_METRICS) -> list[dict]:
+    """Per-epoch metrics (or losses) of a work dir, one entry per epoch (the last written), in epoch order."""
+    path = Path(work_dir) / name
     by_epoch = {}
     if path.exists():
         for line in path.read_text().splitlines():

@@ -20,7 +20,14 @@ VARIANTS = {"nms": NMS_FIELD, "nonms": NO_NMS_FIELD}
 
 class DualNMSMixin:
     """Keys look like ``coco/nms_bbox_mAP`` or ``crowd_human/nonms_mMR``. Data samples must carry
-    both variants, as the heads' ``DualPostProcessMixin`` writes them."""
+    both variants, as the heads' ``DualPostProcessMixin`` writes them.
+
+    With ``detections_prefix`` set (``EpochMetricsHook`` sets it per validation), each variant's
+    detections are kept where mmdet's metric writes them for ``outfile_prefix``:
+    ``<prefix>_nms.bbox.json`` (COCO; ``.segm.json`` with masks) or ``<prefix>_nms.json`` (CrowdHuman).
+    """
+
+    detections_prefix: str | None = None
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for data_sample in data_samples:
@@ -37,6 +44,8 @@ class DualNMSMixin:
     def compute_metrics(self, results: list) -> dict[str, float]:
         metrics = {}
         for variant in VARIANTS:
+            if self.detections_prefix:
+                self.outfile_prefix = f"{self.detections_prefix}_{variant}"
             scores = super().compute_metrics([(gt, preds[variant]) for gt, preds in results]) or self.empty_scores()
             # "@" is not allowed in MLflow metric names: AR@100 is reported as AR_100
             metrics.update({f"{variant}_{key.replace('@', '_')}": value for key, value in scores.items()})

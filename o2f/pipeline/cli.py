@@ -132,6 +132,26 @@ def launch_distributed(gpus: int, lock_fd: int | None) -> None:
         raise O2FError(f"distributed training with {gpus} processes failed (exit {done.returncode})")
 
 
+def cmd_evidence(args: argparse.Namespace) -> None:
+    """Keep a finished run's evidence (o2f.pipeline.evidence) where the reports read it."""
+    from .config import load_config
+    from .evidence import write_evidence
+    from .plan import job_plan
+    from .tracking import git_commit
+
+    plan = job_plan(args.scale)
+    if args.experiment not in plan.experiments:
+        raise O2FError(f"unknown experiment '{args.experiment}' (configs/tables.yaml)")
+    spec = plan.experiments[args.experiment]
+    cfg = load_config(spec["config"], args.scale, spec.get("overrides") or None)
+    identity = {"experiment": args.experiment, "seed": args.seed, "scale": args.scale, "config": spec["config"],
+                "overrides": spec.get("overrides") or {}, "commit": git_commit(Path.cwd())}
+    out = Path(plan.layout.evidence_dir(args.experiment, args.seed))
+    write_evidence(Path(plan.work_dir(args.experiment, args.seed)), out, identity, cfg,
+                   all_epochs=args.experiment in plan.curve_experiments())
+    print(f"{args.experiment} seed {args.seed}: evidence in {out}")
+
+
 def cmd_speed(args: argparse.Namespace) -> None:
     import json
 
@@ -223,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--gpus", type=int, default=0, help="GPUs of this job; more than one launches torchrun")
     tr.add_argument("--launcher", default="none", choices=["none", "pytorch"], help=argparse.SUPPRESS)
     tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evidence", help="keep a finished run's evidence (metrics, detections, resampled "
+                                         "metrics) in the evidence folder the reports read")
+    ev.add_argument("--experiment", required=True, help="an experiment of configs/tables.yaml")
+    ev.add_argument("--seed", type=int, required=True)
+    ev.add_argument("--scale", default="demo", help=SCALE_HELP)
+    ev.set_defaults(func=cmd_evidence)
 
     sp = sub.add_parser("speed", help="time forward, selection and NMS per image (Table 5's speed columns)")
     sp.add_argument("config")

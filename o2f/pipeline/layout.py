@@ -26,6 +26,9 @@ CONFIGS = ROOT / "configs"
 SCALE_FILES = CONFIGS / "_scales_"
 SETTINGS_FILE = Path("configs") / "pipeline.yaml"
 DEFAULT_FAMILY = "coco"
+# A run's evidence (o2f.pipeline.evidence): run.json stands for all of it in the DAG; beside it its detections
+# and its metrics on the bootstrap's image multisets.
+EVIDENCE_RUN, EVIDENCE_DETECTIONS, EVIDENCE_RESAMPLED = "run.json", "detections.json.gz", "resampled.json.gz"
 
 # Data the DAG writes itself (workflow/rules/data.smk, `o2f prepare-data`): root -> annotation files.
 COCO_FILES = ("annotations/train.json", "annotations/val.json")
@@ -80,6 +83,7 @@ class Layout:
             raise O2FError(f"unknown scale '{scale}'; choose one of {', '.join(scales)}")
         self.scale, self.scale_settings = scale, scales[scale]
         self.work_root = settings["work_root"]
+        self.evidence_root = settings["evidence_dir"]
 
     @classmethod
     def from_settings_file(cls, scale: str, root: Path | None = None) -> Layout:
@@ -123,5 +127,12 @@ class Layout:
     def metrics_file(self, experiment: str, seed: int) -> str:
         return f"{self.work_dir(experiment, seed)}/{FINAL_METRICS}"
 
+    def evidence_dir(self, experiment: str, seed: int) -> str:
+        return f"{self.evidence_root}/{self.scale}/{experiment}/seed{seed}"
+
+    def evidence_file(self, experiment: str, seed: int) -> str:
+        """The file of a run's evidence that stands for all of it in the DAG (``o2f.pipeline.evidence``)."""
+        return f"{self.evidence_dir(experiment, seed)}/{EVIDENCE_RUN}"
+
     def speed_file(self, experiment: str) -> str:
-        return f"{self.work_root}/{self.scale}/{experiment}/{SPEED}"
+        return f"{self.evidence_root}/{self.scale}/{experiment}/{SPEED}"

@@ -52,6 +52,7 @@ class CellRef:
     nms: bool
     curve: bool = False
     missing: str = ""
+    paper: object = None  # the paper's value of this cell (a number, or text where the paper prints a pair)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Claim:
     digits: int = 1
     paper_note: str = ""
     experiments: tuple[str, ...] = ()  # the runs it reads
+    relative_to: str | None = None  # the cell a cross-data-set effect is read as a share of
 
     @property
     def holds_if(self) -> str:
@@ -265,7 +267,7 @@ class Plan:
                            "metric per seed")
         if nms not in (True, False):
             raise O2FError(f"{where}: {table} shows both NMS variants; give the cell nms: true or false")
-        return CellRef(cell.experiment, metric or cell.metric, nms, missing=cell.missing), table
+        return CellRef(cell.experiment, metric or cell.metric, nms, missing=cell.missing, paper=cell.paper), table
 
     def claim(self, entry: dict) -> Claim:
         """A claim of ``configs/tables.yaml``, its cells found in the tables and its comparison checked."""
@@ -286,11 +288,23 @@ class Plan:
             raise O2FError(f"{where}: comparison '{entry['comparison']}' divides by zero") from err
         except O2FError as err:
             raise O2FError(f"{where}: {err}") from err
-        side, threshold = re.fullmatch(r"(>=|<=|>|<) *(-?[0-9.]+)", entry["holds_if"].strip()).groups()
+        side, threshold = self.holds_if(entry["holds_if"])
+        relative_to = entry.get("relative_to")
+        if relative_to is not None and relative_to not in cells:
+            raise O2FError(f"{where}: relative_to names '{relative_to}', which is not one of its cells "
+                           f"({', '.join(cells)})")
         return Claim(str(entry["id"]), entry["claim"].strip(), cells, comparison, entry["paper"], side,
-                     float(threshold), tuple(dict.fromkeys(source for _, source in found.values())),
+                     threshold, tuple(dict.fromkeys(source for _, source in found.values())),
                      entry.get("digits", 1), entry.get("paper_note", ""),
-                     tuple(dict.fromkeys(c.experiment for c in cells.values() if c.experiment)))
+                     tuple(dict.fromkeys(c.experiment for c in cells.values() if c.experiment)), relative_to)
+
+    def holds_if(self, text: str) -> tuple[str, float]:
+        """A claim's side and threshold: "> 0", "< 0.5", or "on par" (no more than the spec's on-par margin
+        below: ``> -margin``)."""
+        if text.strip() == "on par":
+            return ">", -float(self.spec["on_par_margin"]["value"])
+        side, threshold = re.fullmatch(r"(>=|<=|>|<) *(-?[0-9.]+)", text.strip()).groups()
+        return side, float(threshold)
 
     def select_claims(self, ids: list[str]) -> list[Claim]:
         """The claims whose runs ``tables=[claims]`` trains: ``all``, or the listed ids."""
@@ -299,11 +313,11 @@ class Plan:
         check_known(ids, [claim.id for claim in self.claims], "claim")
         return [claim for claim in self.claims if claim.id in ids]
 
-    def claim_metrics_files(self) -> list[str]:
+    def claim_evidence_files(self) -> list[str]:
         """The runs the claims report reads: every claim's runs that the configured tables train."""
         configured = set(self.experiments_for())
         needed = dict.fromkeys(e for claim in self.claims for e in claim.experiments if e in configured)
-        return [self.metrics_file(e, s) for e in needed for s in self.settings["seeds"]]
+        return [self.evidence_file(e, s) for e in needed for s in self.settings["seeds"]]
 
     # --- what each report reads -----------------------------------------------------------------
     def report_digest(self, name: str) -> str:
@@ -335,6 +349,16 @@ class Plan:
 
     def speed_file(self, experiment: str) -> str:
         return self.layout.speed_file(experiment)
+
+    def evidence_file(self, experiment: str, seed: int) -> str:
+        return self.layout.evidence_file(experiment, seed)
+
+    def evidence_files(self, tables: list[str] | None = None) -> list[str]:
+        return [self.evidence_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]]
+
+    def curve_experiments(self) -> set[str]:
+        """Experiments a figure draws per epoch: their evidence keeps every epoch's detections."""
+        return {curve["experiment"] for figure in self.figures.values() for curve in figure.get("curves", [])}
 
     def speed_files(self, table: str) -> list[str]:
         """Speed measurements a table shows (Table 5's forward ms, NMS ms, FPS)."""
@@ -391,6 +415,10 @@ class Plan:
             "--mlflow-uri", self.settings["mlflow"]["tracking_uri"],
             "--mlflow-experiment", self.settings["mlflow"]["experiment"], "--run-name", f"{experiment}-seed{seed}",
             "--experiment", experiment)
+
+
+    def evidence_command(self, experiment: str, seed: int) -> str:
+        return shlex.join(["--experiment", experiment, "--seed", str(seed), "--scale", self.scale])
 
 
 def job_plan(scale: str, root: Path | None = None) -> Plan:

@@ -19,7 +19,8 @@ from ..errors import O2FError
 RUN_ID_FILE = "mlflow_run_id"
 RUN_TOKEN_FILE = "mlflow_run_token"  # written before the run exists: a retry finds a run it created
 TOKEN_TAG = "o2f.work_dir_token"
-FAILURE_TAG = "o2f.failure"
+FAILURE_TAG = "o2f.failure"  # why the job stopped (FAILED or KILLED)
+FAILED_RUN_TAG = "o2f.failed_run"  # why a finished training counts as failed (o2f.failed_run's rule)
 TRACKED_CONFIG_KEYS = ["model", "train_cfg", "optim_wrapper", "param_scheduler", "scale_name"]
 # Assigner options renamed after runs had logged them (old name -> new name): Eq. 1's form and the
 # one-to-many strategy were both ``mode``.
@@ -166,6 +167,18 @@ def end_run(tracking_uri: str, run_id: str, status: str, reason: str) -> None:
             client(tracking_uri).set_terminated(run_id, status)
     except Exception as err:  # noqa: BLE001  (the training error matters more than the bookkeeping)
         print(f"o2f: warning: could not mark MLflow run {run_id} {status}: {one_line(err)}")
+
+
+def tag_failed_run(tracking_uri: str, work_dir: Path) -> None:
+    """Tag the finished run with the failed-run rule's reason, where its training hook found one."""
+    import json
+
+    from ..work_dir import FINAL_METRICS
+
+    final, id_file = work_dir / FINAL_METRICS, work_dir / RUN_ID_FILE
+    reason = json.loads(final.read_text()).get("failed") if final.exists() else None
+    if reason and id_file.exists():
+        client(tracking_uri).set_tag(id_file.read_text().strip(), FAILED_RUN_TAG, reason)
 
 
 def vis_backend(tracking_uri: str, experiment: str, run_name: str, tags: dict[str, str]) -> dict:

@@ -140,6 +140,8 @@ def train(cfg: Config, work_dir: str | Path, resume: bool = True, seed: int | No
         with tracking.recorded_outcome(mlflow["tracking_uri"]) if logs_run else nullcontext(), stop_on_sigterm():
             runner = build_runner(cfg, Path(work_dir), resume, seed, mlflow)
             runner.train()
+            if logs_run:
+                tracking.tag_failed_run(mlflow["tracking_uri"], Path(work_dir))
     except Stopped as err:
         raise O2FError(str(err)) from err
     except O2FError as err:

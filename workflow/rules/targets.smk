@@ -13,7 +13,7 @@ def figure_outputs(name):
 
 def report_outputs(name):
     if name == CLAIMS:
-        return [f"{REPORTS}/{SCALE}/claims.{ext}" for ext in ("md", "csv")]
+        return [f"{REPORTS}/{SCALE}/claims.{ext}" for ext in ("md", "csv", "png")]
     return figure_outputs(name) if name in PLAN.figures else table_outputs(name)
 
 

@@ -39,3 +39,22 @@ rule train:
         ENV
     shell:
         "{params.o2f} train {params.args} --gpus {resources.gpu} > {log} 2>&1"
+
+
+rule evidence:
+    """A finished run's evidence (o2f/pipeline/evidence.py): what the reports read, committed. Its input is
+    `ancient`: committed evidence is not redone for a work dir that is missing, so `render` trains nothing;
+    a training that runs replaces its evidence (git shows whether it changed)."""
+    input:
+        ancient(PLAN.layout.metrics_file("{experiment}", "{seed}")),
+    output:
+        PLAN.layout.evidence_file("{experiment}", "{seed}"),
+    params:
+        o2f=O2F,
+        args=lambda w: PLAN.evidence_command(w.experiment, int(w.seed)),
+    log:
+        f"logs/{SCALE}/evidence/{{experiment}}_seed{{seed}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.o2f} evidence {params.args} > {log} 2>&1"

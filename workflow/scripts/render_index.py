@@ -5,13 +5,16 @@ from pathlib import Path
 from o2f.pipeline.plan import Plan
 from o2f.pipeline.reporting.index import render_index
 from o2f.pipeline.reporting.results import Results
+from o2f.pipeline.reporting.scale_label import report_title, scale_descriptions
 
 plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 results = Results(plan)
 names = plan.settings["tables"]
-tables = {n: (plan.tables[n]["title"], Path(f"{n}.csv")) for n in names if n in plan.tables}
-figures = {n: (plan.figures[n]["title"], Path(f"{n}.png")) for n in names if n in plan.figures}
+tables = {n: (report_title(plan, n), Path(f"{n}.csv")) for n in names if n in plan.tables}
+figures = {n: (report_title(plan, n), Path(f"{n}.png")) for n in names if n in plan.figures}
 devices = sorted({f.get("device", "unknown") for e in plan.experiments_for() for f in results.finals(e)})
 render_index(tables, figures, Path(snakemake.output[0]), plan.scale, devices, Path.cwd(),  # noqa: F821
-             claims=Path("claims.csv"))
+             claims=Path("claims.csv"), claims_png=Path("claims.png"),
+             claim_sources={claim.id: claim.sources for claim in plan.claims},
+             scale_descriptions=scale_descriptions(plan))
 Path(snakemake.log[0]).write_text(f"rendered {snakemake.output[0]}\n")  # noqa: F821

@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 from ...work_dir import SCORE_MAPS  # noqa: E402
 from ..plan import Plan  # noqa: E402
 from .results import Results  # noqa: E402
+from .scale_label import report_title, wrapped  # noqa: E402
 
 
 def curves_figure(plan: Plan, results: Results, figure: str, out_stem: Path) -> list[Path]:
@@ -35,7 +36,7 @@ def curves_figure(plan: Plan, results: Results, figure: str, out_stem: Path) -> 
     ax.set_ylabel(f"{spec['metric'].replace('bbox_', '')} (%)")
     seeds = plan.settings["seeds"]
     spread = f"; mean over seeds {', '.join(map(str, seeds))}, shaded: their range" if len(seeds) > 1 else ""
-    ax.set_title(f"{spec['title']}\nscale: {plan.scale}{spread}", fontsize=8)
+    ax.set_title(f"{wrapped(report_title(plan, figure), 90)}\nscale: {plan.scale}{spread}", fontsize=8)
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=8)
@@ -98,6 +99,8 @@ def read_image(results_root: Path, maps, size: tuple[int, int]) -> np.ndarray | 
     """The validation image the maps were taken on, resized to the network input (``size`` = (w, h))."""
     from PIL import Image
 
+    if "image" in maps:  # kept in the run's evidence
+        return np.asarray(maps["image"])
     path = Path(str(maps["img_path"]))
     path = path if path.is_absolute() else results_root / path
     if not path.exists():
@@ -117,7 +120,7 @@ def score_map_figure(plan: Plan, results: Results, figure: str, out_stem: Path) 
     spec = plan.figures[figure]
     experiment = spec["experiments"][0]
     seed = plan.settings["seeds"][0]
-    folder = results.root / plan.work_dir(experiment, seed) / SCORE_MAPS
+    folder = results.root / plan.layout.evidence_dir(experiment, seed) / SCORE_MAPS
     files = sorted(folder.glob("epoch_*.npz"), key=lambda p: int(p.stem.split("_")[1]))
     if not files:
         fig, ax = plt.subplots(figsize=(4, 2))
@@ -186,6 +189,6 @@ def score_map_figure(plan: Plan, results: Results, figure: str, out_stem: Path) 
             bar = fig.colorbar(images[kind], cax=fig.add_subplot(grid[row, -1]))
             bar.set_label(kind if kind == "label" else "joint score", fontsize=7)
             bar.ax.tick_params(labelsize=6)
-    fig.suptitle(f"{spec['title']}\nexperiment {experiment}, seed {seed}, scale {plan.scale}; score and label "
-                 "colour scales are shared by all crops, early and late", fontsize=8)
+    fig.suptitle(f"{wrapped(report_title(plan, figure))}\nexperiment {experiment}, seed {seed}, scale {plan.scale}; "
+                 "score and label colour scales are shared by all crops, early and late", fontsize=8)
     return save(fig, out_stem)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from ...failed_run import failed_run
+from ..layout import EVIDENCE_RESAMPLED
 from ..plan import NMS_VARIANTS, Plan
 
 
@@ -27,8 +31,16 @@ class Value:
 
 
 def load_final(path: str | Path) -> dict | None:
+    """A run's evidence (``run.json``, o2f.pipeline.evidence) with each epoch's metrics at full precision
+    where its detections were kept (the evaluator logs them rounded), and ``final``: the last epoch's."""
     path = Path(path)
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    run = json.loads(path.read_text())
+    precise = run.get("full_precision", {})
+    run["epochs"] = [{**entry, **precise.get(f"epoch_{entry['epoch']}", {})} for entry in run["epochs"]]
+    run["final"] = run["epochs"][-1] if run["epochs"] else {}
+    return run
 
 
 def metric_key(metric: str, nms: bool) -> str:
@@ -38,15 +50,15 @@ def metric_key(metric: str, nms: bool) -> str:
 
 
 class Results:
-    """Metrics of a plan's experiments, read from their work dirs."""
+    """Metrics of a plan's experiments, read from their evidence (``evidence/<scale>/...``)."""
 
     def __init__(self, plan: Plan, root: Path | None = None) -> None:
         self.plan = plan
         self.root = root or Path.cwd()
 
     def finals_by_seed(self, experiment: str) -> dict[int, dict]:
-        """Final metrics of each finished seed of the configured seeds."""
-        found = {s: load_final(self.root / self.plan.metrics_file(experiment, s)) for s in self.plan.settings["seeds"]}
+        """The evidence of each finished seed of the configured seeds."""
+        found = {s: load_final(self.root / self.plan.evidence_file(experiment, s)) for s in self.plan.settings["seeds"]}
         return {s: f for s, f in found.items() if f}
 
     def finals(self, experiment: str) -> list[dict]:
@@ -65,6 +77,44 @@ class Results:
         curves = {s: pd.Series({e["epoch"]: 100 * e[key] for e in f["epochs"] if key in e}, dtype=float)
                   for s, f in self.finals_by_seed(experiment).items()}
         return {s: curve for s, curve in curves.items() if not curve.empty}
+
+    def kinds(self, experiment: str) -> dict[int, str]:
+        """The kind (processor and precision) each finished seed ran on."""
+        return {s: run.get("kind", run.get("device", "unknown")) for s, run in self.finals_by_seed(experiment).items()}
+
+    def failed(self, experiment: str) -> dict[int, str]:
+        """Seeds whose training the failed-run rule flags (o2f/failed_run.py: a dead box regression), why."""
+        found = {}
+        for seed, run in self.finals_by_seed(experiment).items():
+            reason = run.get("failed") or failed_run(run.get("losses", []), 0.0, [],
+                                                     loss_weight=run.get("box_loss_weight", 1.0))
+            if reason:
+                found[seed] = reason
+        return found
+
+    def bootstrap(self, experiment: str, seed: int) -> dict | None:
+        """The bootstrap a run's evidence was resampled for (replicates, seed, test images), if any."""
+        run = self.finals_by_seed(experiment).get(seed)
+        return run.get("bootstrap") if run else None
+
+    def seed_draws(self, experiment: str, metric: str, nms: bool, curve: bool) -> dict[int, object]:
+        """Per seed, the metric in percent on each of the bootstrap's image multisets: an array over the
+        replicates (the last epoch), or for a curve a frame of epochs x replicates; {} without them."""
+        key, found = metric_key(metric, nms), {}
+        for seed in self.finals_by_seed(experiment):
+            path = self.root / Path(self.plan.evidence_file(experiment, seed)).parent / EVIDENCE_RESAMPLED
+            if not path.exists():
+                return {}
+            with gzip.open(path, "rt") as handle:
+                by_epoch = {int(e.split("_")[1]): v[key] for e, v in json.load(handle).items() if key in v}
+            if not by_epoch:
+                return {}
+            if curve:
+                found[seed] = 100 * pd.DataFrame(np.array([by_epoch[e] for e in sorted(by_epoch)]),
+                                                 index=sorted(by_epoch))
+            else:
+                found[seed] = 100 * np.asarray(by_epoch[max(by_epoch)])
+        return found
 
     def value(self, experiment: str | None, metric: str, nms: bool) -> Value:
         values = list(self.seed_values(experiment, metric, nms).values())

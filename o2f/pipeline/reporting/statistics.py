@@ -23,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 from ...errors import O2FError
+from ...failed_run import failed_run, stuck_epochs  # noqa: F401  (the rule the report applies)
 
 N_RESAMPLES = 2000  # replicates: each 2.5 % tail holds 50 of them, enough for a stable 95 % percentile interval
 BOOTSTRAP_SEED = 0  # the bootstrap's own random seed: a report rebuilt from the same runs gives the same intervals
@@ -131,13 +132,19 @@ def _replicate(runs: Sequence[str], drawn: Counter, images: np.ndarray, metric: 
 
 def _sampled_draws(n_seeds: int, n_images: int, n_resamples: int,
                    rng_seed: int) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-    """Monte Carlo draws from one generator seeded with rng_seed: every replicate's seed positions (a
-    n_resamples x n_seeds array), then every replicate's image indices (n_resamples x n_images)."""
-    rng = np.random.default_rng(rng_seed)
-    seed_draws = rng.integers(0, n_seeds, size=(n_resamples, n_seeds))
-    image_draws = np.sort(rng.integers(0, n_images, size=(n_resamples, n_images)), axis=1)
-    for seed_positions, images in zip(seed_draws, image_draws, strict=True):
+    """Monte Carlo draws: every replicate's seed positions (n_resamples x n_seeds, from the generator
+    seeded [rng_seed, 0]) and image multisets (``image_draws``)."""
+    seed_draws = np.random.default_rng([rng_seed, 0]).integers(0, n_seeds, size=(n_resamples, n_seeds))
+    for seed_positions, images in zip(seed_draws, image_draws(n_images, n_resamples, rng_seed), strict=True):
         yield seed_positions, images, 1
+
+
+def image_draws(n_images: int, n_resamples: int = N_RESAMPLES, rng_seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """Every replicate's image multiset (n_resamples x n_images, each row sorted), from the generator seeded
+    [rng_seed, 1]: fixed by the test set's size alone, so each run's metric on replicate r is computed once,
+    where its detections are (``o2f.pipeline.evidence``), and every claim pairs its runs on the same images."""
+    draws = np.random.default_rng([rng_seed, 1]).integers(0, n_images, size=(n_resamples, n_images))
+    return np.sort(draws, axis=1)
 
 
 def multisets(n: int) -> list[tuple[tuple[int, ...], int]]:
@@ -326,49 +333,6 @@ def seeds_for_power(sd: float, effect: float, alpha: float = ALPHA, power: float
         if t_test_power(n, sd, effect, alpha, one_sided) >= power:
             return n
     return None
-
-
-# The failed-run rule, stated once. A failed run is left out of a claim and named in the report.
-DEGENERATE_GIOU_LOSS = 1.0  # 1 - GIoU of a box collapsed to a point inside its target (IoU 0, hull = target)
-DEGENERATE_TOLERANCE = 1e-3  # a learning run's epoch-mean GIoU loss moves by far more than this per epoch
-STUCK_EPOCHS = 3  # one or two epochs at the value can be a transient; three in a row is a dead regression branch
-OUTLIER_FRACTION = 0.5  # seeds of one experiment differ by a few points of AP; half the others' is not seed noise
-
-
-def failed_run(epoch_losses: Sequence[Mapping[str, float]], final: float, other_finals: Sequence[float],
-               loss_key: str = "loss_bbox", loss_weight: float = 1.0, worst: float = 0.0) -> str | None:
-    """Why a run counts as failed (one line), or None. Failed: (a) its box regression loss sat at the
-    degenerate GIoU value (DEGENERATE_GIOU_LOSS times the config's ``loss_weight``; o2f's head uses 2.0)
-    for STUCK_EPOCHS epochs in a row, or (b) its final metric is less than OUTLIER_FRACTION as far from
-    the metric's ``worst`` value (0 for AP; 1, or 100 in points, for mMR) as the median of the other seeds
-    of the same experiment: for AP, below half the others' median."""
-    stuck = stuck_epochs(epoch_losses, loss_key, DEGENERATE_GIOU_LOSS * loss_weight)
-    if stuck:
-        return (f"{loss_key} stuck at its degenerate value {DEGENERATE_GIOU_LOSS * loss_weight:g} (collapsed boxes) "
-                f"in epochs {stuck[0]}-{stuck[-1]}")
-    if other_finals:
-        median = float(np.median(other_finals))
-        if abs(final - worst) < OUTLIER_FRACTION * abs(median - worst):
-            return (f"final metric {final:g} is less than {OUTLIER_FRACTION:g} as far from the worst value "
-                    f"{worst:g} as the other seeds' median {median:g}")
-    return None
-
-
-def stuck_epochs(epoch_losses: Sequence[Mapping[str, float]], loss_key: str, degenerate: float) -> list[int]:
-    """The epochs of the first streak of at least STUCK_EPOCHS consecutive epochs whose loss equals
-    ``degenerate`` within DEGENERATE_TOLERANCE (numbers from each entry's "epoch", else its 1-based
-    position); [] if none. Entries without the loss (validation records) are skipped."""
-    streak: list[int] = []
-    for position, entry in enumerate(epoch_losses, start=1):
-        if loss_key not in entry:
-            continue
-        if abs(float(entry[loss_key]) - degenerate) <= DEGENERATE_TOLERANCE:
-            streak.append(int(entry.get("epoch", position)))
-        elif len(streak) >= STUCK_EPOCHS:
-            return streak
-        else:
-            streak = []
-    return streak if len(streak) >= STUCK_EPOCHS else []
 
 
 def _side(side: str) -> Callable:

@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..plan import Cell, Plan
 from .results import Results, Value
+from .scale_label import COMPARABLE_SCALE, report_title
 
-COMPARABLE_SCALE = "full"  # the scale whose numbers compare with the paper's directly
 FULL_NOTE = "Cells: ours / paper (ours - paper), in % (speed: ms and FPS)."
 SEED_COLUMN = re.compile(r" \[seed \d+\]$")  # "AP(1x) [seed 0]": per-seed columns of the CSV
 
@@ -127,6 +127,11 @@ def table_frame(plan: Plan, results: Results, table: str, seeds: bool = False) -
                         record[f"{column['name']} [seed {seed}]"] = seed_text(results, cell, seed)
         records[i] = record
     return pd.DataFrame.from_dict(records, orient="index").fillna("")
+
+
+def table_title(plan: Plan, table: str) -> str:
+    """The table's title at the plan's scale: the paper's at ``full``, else what ran, then the paper's setting."""
+    return report_title(plan, table)
 
 
 def cells_note(plan: Plan, table: str) -> str:
