@@ -17,7 +17,7 @@ import o2f.plugin  # noqa: E402,F401
 from o2f.datasets.image_cache import CachedLoadImageFromFile  # noqa: E402
 from o2f.engine import BF16OptimWrapper  # noqa: E402
 from o2f.engine.device import cpu_name  # noqa: E402
-from o2f.engine.precision import choose, use_precision, work_dir_precision  # noqa: E402
+from o2f.engine.precision import choose, recorded_precision, use_precision, work_dir_precision  # noqa: E402
 from o2f.errors import O2FError  # noqa: E402
 from o2f.models.channels_last import ChannelsLastResNet  # noqa: E402
 from o2f.models.o2f_head import O2FHead  # noqa: E402
@@ -163,10 +163,10 @@ def test_an_explicit_precision_wins_over_the_hardware_both_ways(setting, cpuinfo
 
 def test_a_resumed_run_keeps_its_precision_and_an_explicit_switch_stops_in_one_line(tmp_path):
     started = work_dir_precision(tmp_path, "auto", cpuinfo=AMX)
-    assert started.name == "bf16" and (tmp_path / "precision").read_text() == "bf16"
+    assert started.name == "bf16" and recorded_precision(tmp_path) == "bf16"
     moved = work_dir_precision(tmp_path, "auto", cpuinfo=AVX2)  # the checkpoint moved to a CPU without bf16
-    assert moved.name == "bf16"
-    assert moved.reason.endswith("keeps its precision (slow here: this CPU has no native bf16 (AVX2))")
+    assert moved.line() == ("bf16: this CPU runs bf16 natively (AMX-BF16) (slow here: this CPU has no native bf16 "
+                            "(AVX2))")
     with pytest.raises(O2FError, match=r"trained in bf16 and precision=fp32 would switch it mid-run") as err:
         work_dir_precision(tmp_path, "fp32", cpuinfo=AVX2)
     assert "\n" not in str(err.value)

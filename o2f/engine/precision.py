@@ -73,29 +73,28 @@ def choose(setting: str, device: str = "cpu", cpuinfo: str | None = None) -> Pre
 def work_dir_precision(work_dir: Path, setting: str, resume: bool = True, device: str = "cpu",
                        cpuinfo: str | None = None) -> Precision:
     """The run's precision: the one its work dir started with when it resumes, else the one chosen now
-    (and remembered)."""
+    (remembered with its reason)."""
     path = Path(work_dir) / PRECISION_FILE
     if not resume or not path.exists():
         chosen = choose(setting, device, cpuinfo)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(chosen.name)
+        path.write_text(f"{chosen.name}\n{chosen.reason}\n")
         return chosen
-    recorded = recorded_precision(work_dir)
+    recorded, _, reason = path.read_text().partition("\n")
     setting = check_setting(setting)
     if setting not in ("auto", recorded):
         raise O2FError(f"{work_dir} trained in {NAMES[recorded]} and precision={setting} would switch it mid-run; "
                        f"rerun with precision={recorded} or auto, use a new --work-dir, or start over here with "
                        "--no-resume")
     here = choose("auto", device, cpuinfo)
-    slow = " (slow here: " + here.reason + ")" if recorded == "bf16" and here.name == "fp32" else ""
-    return Precision(recorded, f"the run in {work_dir} started in {NAMES[recorded]}, and a resumed run keeps "
-                               f"its precision{slow}")
+    slow = f" (slow here: {here.reason})" if recorded == "bf16" and here.name == "fp32" else ""
+    return Precision(recorded, f"{reason.strip() or 'as the run started'}{slow}")
 
 
 def recorded_precision(work_dir: str | Path) -> str | None:
     """The precision a work dir's run trains in (None before it started)."""
     path = Path(work_dir) / PRECISION_FILE
-    return path.read_text().strip() if path.exists() else None
+    return path.read_text().partition("\n")[0] if path.exists() else None
 
 
 def use_precision(cfg, precision: Precision) -> None:

@@ -73,7 +73,8 @@ def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: i
     cfg.load_from = str(checkpoint) if checkpoint else (None if resume else cfg.get("load_from"))
     cfg.randomness = dict(cfg.get("randomness", {}), seed=work_dir_seed(work_dir, requested_seed(cfg, seed)))
     precision = run_precision(cfg, work_dir, resume)
-    print(f"o2f: precision {precision.line()}")
+    kept = " (a resumed run keeps the precision it started in)" if checkpoint else ""
+    print(f"o2f: precision {precision.line()}{kept}")
     add_hook(cfg, "EpochMetricsHook")
     add_hook(cfg, "ExactResumeHook")
     add_hook(cfg, "GracefulStopHook")
