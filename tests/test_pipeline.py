@@ -150,7 +150,8 @@ def test_a_table_or_row_reusing_a_trained_experiment_trains_nothing(repo_root, t
 @pytest.mark.slow
 def test_editing_a_paper_value_re_renders_that_table_and_the_index_only(repo_root, tmp_path):
     """The report rules declare what they read from tables.yaml (a digest param per report): a paper
-    value re-renders its table and the index; a figure's title its figure and the index."""
+    value re-renders its table, the claims that read it (claim 12's reference cell) and the index; a
+    figure's title its figure and the index."""
     work = project_copy(repo_root, tmp_path / "edit", own_tables=True)
     config = ["--config", "scale=ci", "tables=[hybrid_epoch,headline,figure5]"]
     fake_finished_dag(work, *config)
@@ -161,7 +162,7 @@ def test_editing_a_paper_value_re_renders_that_table_and_the_index_only(repo_roo
     spec["tables"]["hybrid_epoch"]["rows"][1]["paper"]["AP(1x)"] = 39.5
     write_tables(work, spec)
     done = snakemake(work, "-n", *config)
-    assert job_counts(done.stdout) == {"table": 1, "index": 1, "all": 1}, done.stdout[-2000:]
+    assert job_counts(done.stdout) == {"table": 1, "claims_report": 1, "index": 1, "all": 1}, done.stdout[-2000:]
     assert "wildcards: table=hybrid_epoch" in done.stdout
 
     spec["tables"]["hybrid_epoch"]["rows"][1]["paper"]["AP(1x)"] = 39.0  # back: nothing to do again

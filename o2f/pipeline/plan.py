@@ -256,12 +256,13 @@ class Plan:
         rows, (column,) = self.find_cell(table, selector, where)
         cells = self.cells(table)
         width = len(self.tables[table]["columns"])
-        found = {cells[row * width + column][2] for row in rows}
+        found = [cells[row * width + column][2] for row in rows]
         nms = {selector.get("nms", cell.nms) for cell in found}
         if len({cell.experiment for cell in found}) > 1 or len(nms) > 1:
             raise O2FError(f"{where}: {table} has {len(rows)} rows named '{selector['row']}'; add the table's "
                            f"labels ({', '.join(self.tables[table].get('labels', []))}) to pick one")
-        cell, nms = found.pop(), nms.pop()
+        nms = nms.pop()
+        cell = next((c for c in found if c.nms == nms), found[0])  # FCOS's two rows: the one showing this variant
         if cell.source != "metrics":
             raise O2FError(f"{where}: {table} column '{selector['column']}' is a speed measurement, not a "
                            "metric per seed")
