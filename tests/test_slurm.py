@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakema
 PROFILE = ["--profile", "workflow/profiles/slurm"]
 # The plugin's first status check waits 40 s by default, a sensible pace on a busy cluster; not here.
 QUICK_POLL = ["--slurm-init-seconds-before-status-checks", "1"]
-SLURM_RULES = {"synthetic_shapes", "mlflow_store", "train", "table", "figure", "claims_report", "index"}
+SLURM_RULES = {"synthetic_shapes", "mlflow_store", "train", "evidence", "table", "figure", "claims_report", "index",
+               "reproduction"}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,8 @@ def test_tiny_dag_runs_every_rule_as_a_slurm_job_and_reports_as_the_local_execut
     local = local_tiny_run(repo_root, tmp_path_factory)
     assert local.done.returncode == 0, local.done.stderr[-3000:]
     ours = results(work)
-    assert sorted(ours) == sorted(local.results) and len(ours) == 3 + 2 + 3  # the table, the claims, 3 runs
+    # the table, the claims, the reproduction note, 3 runs
+    assert sorted(ours) == sorted(local.results) and len(ours) == 3 + 2 + 1 + 3
     for path, content in local.results.items():
         assert ours[path] == content, f"{path} differs between the Slurm and the local run"
     assert (work / "reports/ci/figure5.png").exists() and (work / "reports/ci/index.html").exists()

@@ -75,7 +75,8 @@ def committed_seeds(root: Path, folder: str) -> list[str]:
     """The committed evidence folders of an experiment (``seed<k>``)."""
     done = subprocess.run(["git", "-C", str(root), "ls-tree", "--name-only", "HEAD", f"{folder}/"],
                           capture_output=True, text=True)
-    return [Path(line).name for line in done.stdout.splitlines()] if done.returncode == 0 else []
+    names = [Path(line).name for line in done.stdout.splitlines()] if done.returncode == 0 else []
+    return [name for name in names if name.startswith("seed")]
 
 
 def reproductions(root: Path, runs: list[tuple[str, int, str]]) -> list[Reproduction]:

@@ -1,0 +1,42 @@
+"""A run of the main job against its committed evidence: identical on the kind it came from, a finding
+where it differs there, and its difference against the committed seeds' spread on another kind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from dag import write_evidence
+
+from o2f.pipeline.reporting import reproduction as R
+
+AMX, AVX2 = "Xeon, AMX-BF16; bf16", "EPYC, no bf16 instructions; fp32"
+
+
+def run(ap: float, kind: str = AMX) -> dict:
+    return {"kind": kind, "epochs": [{"epoch": 12, "coco/nms_bbox_mAP": ap / 100, "coco/nonms_bbox_mAP": ap / 200}]}
+
+
+def test_each_outcome_by_hand():
+    assert R.compare(run(16.0), None, [])[0] == R.NEW
+    assert R.compare(run(16.0), run(16.0), [])[0] == R.IDENTICAL
+    outcome, note = R.compare(run(16.1), run(16.0), [])
+    assert outcome == R.DIFFERS and "coco/nms_bbox_mAP 16.10 against 16.00" in note
+    outcome, note = R.compare(run(15.0, AVX2), run(16.0), [run(16.0), run(17.0), run(18.0)])
+    assert outcome == R.OTHER_KIND and f"{AVX2} here, {AMX} committed" in note
+    assert "coco/nms_bbox_mAP 15.00 against 16.00" in note and "coco/nms_bbox_mAP 1.00" in note  # std of 16, 17, 18
+
+
+def test_the_committed_version_is_read_from_git(tmp_path):
+    path = write_evidence(tmp_path, "demo", "o2f_r50_1x", 0, run(16.0)["epochs"])
+    write_evidence(tmp_path, "demo", "o2f_r50_1x", 1, run(17.0)["epochs"])
+    commit = ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "e"]
+    for command in (["init", "-q"], ["add", "evidence"], commit):
+        subprocess.run(["git", "-C", str(tmp_path), *command], check=True)
+    changed = json.loads(path.read_text())
+    changed["epochs"][0]["coco/nms_bbox_mAP"] = 0.165
+    path.write_text(json.dumps(changed))
+    relative = str(path.relative_to(tmp_path))
+    (found,) = R.reproductions(tmp_path, [("o2f_r50_1x", 0, relative)])
+    assert found.outcome == R.DIFFERS and "16.50 against 16.00" in found.note
+    assert R.committed_seeds(tmp_path, "evidence/demo/o2f_r50_1x") == ["seed0", "seed1"]
