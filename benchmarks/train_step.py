@@ -10,7 +10,10 @@ thread count, precision and CPU (its bf16 instructions decide how fast oneDNN's 
 per-tensor AdamW, images decoded every time, the 3D max filter pooling every level of its stack) and as
 the scale now sets it, alternates their steps so both see the same machine load, prints both and, on its
 last line, the ratio of their totals. ``--profile`` runs the timed steps under ``torch.profiler`` and
-prints where the operators' time goes, by kind of operator.
+prints where the operators' time goes, by kind of operator. Every run prints the GFLOP of one step
+(``torch.utils.flop_counter``, forward + backward + optimizer) and the TFLOP/s each recipe achieves.
+``--compile neck,bbox_head`` times the recipe with those modules' training forward under ``torch.compile``
+(inductor) and prints the compile time: the measurement behind docs/step_cost.md's "did not pay".
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ def parse_args() -> argparse.Namespace:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--compare", action="store_true", help="time the recipe as it was (WAS) beside it")
     what.add_argument("--profile", action="store_true", help="print the timed steps' operator time by kind")
+    parser.add_argument("--compile", default=None, metavar="MODULES",
+                        help="comma-separated model attributes (backbone, neck, bbox_head) whose training forward "
+                             "the timed recipe runs under torch.compile (docs/step_cost.md)")
     parser.add_argument("--work-dir", default="/tmp/o2f_train_step")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default=None,
                         help="config overrides, as for `o2f train`, to time a changed recipe")
@@ -74,6 +80,9 @@ class Recipe:
         t0 = time.perf_counter()
         batch = next(self.loader)
         t1 = time.perf_counter()
+        self.compute(batch, record, t0, t1)
+
+    def compute(self, batch, record: bool = False, t0: float = 0.0, t1: float = 0.0) -> None:
         with self.optim_wrapper.optim_context(self.model):
             data = self.model.data_preprocessor(batch, True)
             losses = self.model(**data, mode="loss")
@@ -95,6 +104,30 @@ class Recipe:
         return total
 
 
+def compile_training_forward(model: torch.nn.Module, names: str) -> None:
+    """Run the named submodules' forward under ``torch.compile`` in training; evaluation stays eager (a
+    compiled graph per eval shape would cost more than it saves on 17 images). State-dict keys are unchanged.
+    With the channels-last backbone, inductor (torch 2.9.1, bf16 autocast on CPU) returns NaN gradients
+    for every backbone parameter: see docs/step_cost.md."""
+    for name in names.split(","):
+        module = getattr(model, name)
+        eager, compiled = module.forward, torch.compile(module.forward, dynamic=False)
+        module.forward = (lambda m, c, e: lambda *a, **k: c(*a, **k) if m.training else e(*a, **k))(
+            module, compiled, eager)
+
+
+def step_gflop(recipe: Recipe) -> float:
+    """GFLOP of one training step (forward, backward and optimizer) as torch's FLOP counter counts them:
+    convolutions, matrix products and the like, the work a faster step cannot avoid."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    batch = next(recipe.loader)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        recipe.compute(batch)
+    return counter.get_total_flops() / 1e9
+
+
 def operator_kind(name: str) -> str:
     return next((kind for kind, parts in OPERATOR_KINDS.items() if any(p in name for p in parts)), "other")
 
@@ -114,6 +147,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     now = {**(args.cfg_options or {})}
     recipes = [Recipe("now", args.config, args.scale, now, args.work_dir)]
+    if args.compile:
+        compile_training_forward(recipes[0].model, args.compile)
+        start = time.perf_counter()
+        recipes[0].step(record=False)
+        print(f"compile ({args.compile}) and first step: {time.perf_counter() - start:.1f} s", flush=True)
     if args.compare:
         # a 3D max filter pooled differently in the recipe as it was
         has_max_filter = bool(recipes[0].cfg.model.bbox_head.get("objectness_module"))
@@ -128,8 +166,11 @@ def main() -> None:
         for _ in range(args.steps):
             for recipe in recipes:
                 recipe.step(record=True)
+    gflop = step_gflop(recipes[0])  # with --compare the eager recipe as it was: the same FLOPs, counted eagerly
     print(f"{args.config} scale={args.scale} threads={torch.get_num_threads()} on {device_name()}")
     totals = [recipe.report() for recipe in recipes]
+    rates = (f"{recipe.name} {gflop / total:.2f} TFLOP/s" for recipe, total in zip(recipes, totals, strict=True))
+    print(f"{gflop:.1f} GFLOP a step (torch.utils.flop_counter): " + ", ".join(rates))
     if args.profile:
         print_operator_time(profiling, args.steps)  # --profile excludes --compare: one recipe
     if args.compare:
