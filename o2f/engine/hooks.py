@@ -55,6 +55,7 @@ class EpochMetricsHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         for key, value in (outputs or {}).items():
             if key.startswith("loss"):
+                value = value.detach() if isinstance(value, torch.Tensor) else value
                 self.loss_sums[key] = self.loss_sums.get(key, 0.0) + float(value)
         self.iterations += 1
 
