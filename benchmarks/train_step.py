@@ -12,6 +12,8 @@ the scale now sets it, alternates their steps so both see the same machine load,
 last line, the ratio of their totals. ``--profile`` runs the timed steps under ``torch.profiler`` and
 prints where the operators' time goes, by kind of operator. Every run prints the GFLOP of one step
 (``torch.utils.flop_counter``, forward + backward + optimizer) and the TFLOP/s each recipe achieves.
+``--against KEY=VALUE ...`` alternates the recipe with itself under those overrides instead (one lever
+switched off: the A/B behind docs/step_cost.md's channels-last neck and head).
 ``--compile neck,bbox_head`` times the recipe with those modules' training forward under ``torch.compile``
 (inductor) and prints the compile time: the measurement behind docs/step_cost.md's "did not pay".
 """
@@ -31,15 +33,17 @@ from o2f.engine.device import device_name
 from o2f.pipeline.config import load_config
 from o2f.pipeline.train import build_runner
 
-# The demo recipe before mixed precision, the channels-last backbone, the fused AdamW kernel, the
-# decoded-image cache and the one-slice 3D max filter (what ``--compare`` measures against).
+# The demo recipe before mixed precision, the channels-last backbone, neck and head, the fused AdamW
+# kernel, the decoded-image cache and the one-slice 3D max filter (what ``--compare`` measures against).
 WAS = {"precision": "fp32", "model.backbone.type": "ResNet", "optim_wrapper.optimizer.fused": False,
-       "train_dataloader.dataset.dataset.pipeline.0.type": "LoadImageFromFile"}
+       "train_dataloader.dataset.dataset.pipeline.0.type": "LoadImageFromFile", "model.bbox_head.norm_cfg.type": "GN"}
+WAS_DROP = ("model.backbone.channels_last_outputs",)  # ChannelsLastResNet's argument, not ResNet's
 WAS_MAX_FILTER = {"model.bbox_head.objectness_module.type": "WholeStackMaxFilter3D"}  # o2f/models/max_filter.py
 
 PARTS = ("data", "forward+loss", "backward+step")
 # Operator kinds for --profile: the first whose fragment is in the operator's name (forward and backward).
-OPERATOR_KINDS = {"convolution": ("convolution",), "batch norm": ("batch_norm",), "group norm": ("group_norm",),
+OPERATOR_KINDS = {"convolution": ("convolution",), "batch norm": ("batch_norm",),
+                  "group norm": ("group_norm", "GroupNorm"),  # torch's, and o2f/models/nhwc_group_norm.py's
                   "casts": ("aten::copy_", "aten::_to_copy"), "ReLU": ("threshold", "relu", "clamp_min"),
                   "max-pool": ("max_pool",), "optimizer": ("adam",)}
 
@@ -54,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--compare", action="store_true", help="time the recipe as it was (WAS) beside it")
     what.add_argument("--profile", action="store_true", help="print the timed steps' operator time by kind")
+    what.add_argument("--against", nargs="+", action=DictAction, default=None, metavar="KEY=VALUE",
+                      help="time the recipe with these config overrides beside it: an A/B of one lever")
     parser.add_argument("--compile", default=None, metavar="MODULES",
                         help="comma-separated model attributes (backbone, neck, bbox_head) whose training forward "
                              "the timed recipe runs under torch.compile (docs/step_cost.md)")
@@ -66,9 +72,16 @@ def parse_args() -> argparse.Namespace:
 class Recipe:
     """One built runner whose steps are timed part by part, as mmengine's ``BaseModel.train_step`` runs them."""
 
-    def __init__(self, name: str, config: str, scale: str, overrides: dict | None, work_dir: str) -> None:
+    def __init__(self, name: str, config: str, scale: str, overrides: dict | None, work_dir: str,
+                 drop: tuple[str, ...] = ()) -> None:
         self.name = name
         self.cfg = load_config(config, scale, overrides)
+        for key in drop:  # dotted config keys the recipe leaves out
+            *parents, leaf = key.split(".")
+            node = self.cfg
+            for parent in parents:
+                node = node.get(parent, {})
+            node.pop(leaf, None)
         runner = build_runner(self.cfg, f"{work_dir}/{name}", resume=False, seed=0)
         self.model = runner.model
         self.optim_wrapper = runner.build_optim_wrapper(self.cfg.optim_wrapper)
@@ -156,7 +169,9 @@ def main() -> None:
         # a 3D max filter pooled differently in the recipe as it was
         has_max_filter = bool(recipes[0].cfg.model.bbox_head.get("objectness_module"))
         was = {**now, **WAS, **(WAS_MAX_FILTER if has_max_filter else {})}
-        recipes.insert(0, Recipe("was", args.config, args.scale, was, args.work_dir))
+        recipes.insert(0, Recipe("was", args.config, args.scale, was, args.work_dir, drop=WAS_DROP))
+    if args.against:
+        recipes.insert(0, Recipe("against", args.config, args.scale, {**now, **args.against}, args.work_dir))
     for _ in range(args.warmup):
         for recipe in recipes:
             recipe.step(record=False)
@@ -173,8 +188,8 @@ def main() -> None:
     print(f"{gflop:.1f} GFLOP a step (torch.utils.flop_counter): " + ", ".join(rates))
     if args.profile:
         print_operator_time(profiling, args.steps)  # --profile excludes --compare: one recipe
-    if args.compare:
-        print(f"now / was: {totals[1]:.1f} / {totals[0]:.1f} ms = {totals[1] / totals[0]:.2f}x")
+    if len(recipes) == 2:
+        print(f"now / {recipes[0].name}: {totals[1]:.1f} / {totals[0]:.1f} ms = {totals[1] / totals[0]:.2f}x")
 
 
 if __name__ == "__main__":

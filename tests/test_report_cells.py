@@ -84,7 +84,8 @@ def test_index_shows_the_claims_first_without_the_seed_columns(tmp_path, repo_ro
         .to_csv(reports / "table5.csv", index=False)
     pd.DataFrame([{"id": "5", "claim": "One-to-few beats POTO+3DMF+Aux.", "holds if": "> 0", "paper": "1.4",
                    "ours (mean)": "2.2", "95% interval": "[1.7, 2.7]", "seed-only t": "[1.6, 2.8]", "n": "3",
-                   "verdict": "holds", "after Holm": "holds", "note": "", "seed 0": "2.00"}]).to_csv(reports / "claims.csv", index=False)
+                   "verdict": "holds", "after Holm": "holds", "note": "", "seed 0": "2.00"}]) \
+        .to_csv(reports / "claims.csv", index=False)
     page = render_index({"table5": ("Table 5.", Path("table5.csv"))}, {}, reports / "index.html", "demo", [],
                         repo_root, claims=Path("claims.csv")).read_text()
     assert page.index("Does the paper hold?") < page.index("Table 5.")

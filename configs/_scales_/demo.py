@@ -11,10 +11,12 @@ model = dict(
     # ChannelsLastResNet: mmdet's ResNet computing in channels-last (same outputs, faster on a CPU core)
     backbone=dict(_delete_=True, type='ChannelsLastResNet', depth=18, base_channels=32, num_stages=4,
                   out_indices=(0, 1, 2, 3), frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True),
-                  norm_eval=False, style='pytorch', init_cfg=None),
+                  norm_eval=False, style='pytorch', init_cfg=None,
+                  channels_last_outputs=True),  # neck + head channels-last too on a CPU (docs/step_cost.md)
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64, start_level=1, num_outs=4),
     bbox_head=dict(in_channels=64, feat_channels=64, stacked_convs=2,
-                   norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
+                   # ChannelsLastGN: mmcv's GN with a fast backward on channels-last maps (same values)
+                   norm_cfg=dict(type='ChannelsLastGN', num_groups=16, requires_grad=True),
                    strides=[8, 16, 32, 64], regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 1e8))))
 
 train_pipeline = [

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
+from mmcv.cnn import ConvModule, build_norm_layer
 from mmdet.registry import MODELS
 from torch import Tensor, nn
+
+from .channels_last import is_channels_last
+
+
+def layout(x: Tensor) -> torch.memory_format:
+    """Channels-last for a channels-last map (the demo scale's head), else NCHW."""
+    return torch.channels_last if is_channels_last(x) else torch.contiguous_format
 
 
 @MODELS.register_module()
@@ -21,13 +28,14 @@ class MaxFilter3D(nn.Module):
     gradients are equal, ties included, at a fifth of the cost on a CPU.
     """
 
-    def __init__(self, channels: int, levels: int = 3, kernel: int = 3, norm_groups: int = 32) -> None:
+    def __init__(self, channels: int, levels: int = 3, kernel: int = 3, norm_groups: int = 32,
+                 norm_type: str = "GN") -> None:
         super().__init__()
         if levels % 2 == 0:
             raise ValueError(f"MaxFilter3D: levels must be odd (a window centred on each level), got {levels}")
         self.levels, self.kernel = levels, kernel
         self.conv = ConvModule(channels, channels, 3, padding=1, bias=True, act_cfg=None)
-        self.norm = nn.GroupNorm(norm_groups, channels)
+        self.norm = build_norm_layer(dict(type=norm_type, num_groups=norm_groups), channels)[1]
 
     def forward(self, inputs: list[Tensor]) -> list[Tensor]:
         feats = [self.conv(x) for x in inputs]
@@ -38,7 +46,7 @@ class MaxFilter3D(nn.Module):
             stack = torch.stack([feats[k] if k == level else
                                  F.interpolate(feats[k], size=feat.shape[-2:], mode="bilinear", align_corners=False)
                                  for k in neighbours], dim=2)
-            pooled = self.pool(stack, index=min(level, half))
+            pooled = self.pool(stack, index=min(level, half)).contiguous(memory_format=layout(inputs[level]))
             outputs.append(F.relu(self.norm(pooled + inputs[level])))
         return outputs
 
@@ -47,7 +55,7 @@ class MaxFilter3D(nn.Module):
         window = (stack.shape[2], self.kernel, self.kernel)
         pooled = F.max_pool3d(stack.contiguous(memory_format=torch.channels_last_3d), window, stride=1,
                               padding=(0, self.kernel // 2, self.kernel // 2))
-        return pooled[:, :, 0].contiguous()
+        return pooled[:, :, 0]
 
 
 @MODELS.register_module()

@@ -75,11 +75,13 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
     def _init_layers(self) -> None:
         super()._init_layers()
         channels = [self.feat_channels] + [self.obj_channels] * self.num_obj_convs
+        norm_type = self.group_norm_type()
         self.obj_convs = nn.ModuleList(
             ConvModule(c_in, c_out, 3, padding=1, bias=True,
-                       norm_cfg=dict(type="GN", num_groups=self.obj_norm_groups, requires_grad=True))
+                       norm_cfg=dict(type=norm_type, num_groups=self.obj_norm_groups, requires_grad=True))
             for c_in, c_out in zip(channels[:-1], channels[1:], strict=True))
-        self.objectness_module = (MODELS.build(dict(channels=channels[-1], **self.objectness_module_cfg))
+        self.objectness_module = (MODELS.build(dict(channels=channels[-1], norm_type=norm_type,
+                                                    **self.objectness_module_cfg))
                                   if self.objectness_module_cfg else None)
         # The objectness output takes the place of FCOS's centerness branch, in its position among the
         # layers too: parameter order is what an optimizer's saved state is matched by on resume.
@@ -88,6 +90,13 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
                   for name, module in self._modules.items()]
         self._modules.clear()
         self._modules.update(layers)
+
+    def group_norm_type(self) -> str:
+        """The objectness branch's group norm: the towers' own when it is a group norm (``ChannelsLastGN``
+        at the demo scale, o2f/models/channels_last.py), else mmcv's ``GN``."""
+        norm_type = (self.norm_cfg or {}).get("type", "GN")
+        norm = MODELS.get(norm_type)
+        return norm_type if isinstance(norm, type) and issubclass(norm, nn.GroupNorm) else "GN"
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         """Checkpoints written before the objectness output had its own name hold it as
