@@ -113,6 +113,15 @@ def test_one_seed_is_not_resolved_and_differing_seeds_use_the_seeds_all_runs_sha
     assert paired.method.endswith("(the seeds all its runs share)")
 
 
+def test_one_seed_reads_not_resolved_before_and_after_holm(repo_root, tmp_path):
+    plan = plan_for(repo_root, seeds=[0], tables=["table5"])
+    for experiment, seeds in TABLE5.items():
+        write_run(tmp_path, experiment, 0, [seeds[0]])
+    found = outcomes_by_id(plan, Results(plan, root=tmp_path))
+    assert found["5"].verdict == found["5"].adjusted == C.NOT_RESOLVED and found["5"].p is None
+    assert found["9a"].adjusted == C.NOT_RUN
+
+
 def test_on_par_holds_within_the_stated_margin_and_is_contradicted_beyond_it(repo_root):
     """Claim 6, "on par or better": ours - FCOS above minus the spec's on-par margin (0.5 AP, the smallest
     gain the paper reports), not above zero."""

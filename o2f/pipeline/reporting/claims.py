@@ -237,7 +237,7 @@ def adjust(outcomes: list[Outcome]) -> list[Outcome]:
     a resolved verdict would need at that level."""
     tested = [i for i, o in enumerate(outcomes) if o.p is not None]
     if not tested:
-        return outcomes
+        return [replace(o, adjusted=o.verdict) for o in outcomes]
     adjusted, rejected = S.holm([outcomes[i].p for i in tested], S.ALPHA)
     level = S.ALPHA / len(tested)  # Holm's first, strictest step: what a claim must pass whatever the others do
     out = list(outcomes)
