@@ -26,15 +26,16 @@ def first_processor(cpuinfo: str | None = None) -> dict[str, str]:
     return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
 
 
-def cpu_flags(cpuinfo: str | None = None) -> set[str]:
-    return set(first_processor(cpuinfo).get("flags", "").split())
+def cpu_flags(cpuinfo: str | None = None, fields: dict[str, str] | None = None) -> set[str]:
+    """The first processor's flags, from cpuinfo or from its fields already read."""
+    return set((fields if fields is not None else first_processor(cpuinfo)).get("flags", "").split())
 
 
 def cpu_name(cpuinfo: str | None = None) -> str:
     """The CPU's model name and its widest bf16 instruction set."""
     fields = first_processor(cpuinfo)
     model = fields.get("model name") or platform.processor() or platform.machine()
-    flags = set(fields.get("flags", "").split())
+    flags = cpu_flags(fields=fields)
     bf16 = next((name for flag, name in BF16_INSTRUCTIONS.items() if flag in flags), "no bf16 instructions")
     return f"{model}, {bf16}"
 

@@ -80,7 +80,7 @@ def work_dir_precision(work_dir: Path, setting: str, resume: bool = True, device
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{chosen.name}\n{chosen.reason}\n")
         return chosen
-    recorded, _, reason = path.read_text().partition("\n")
+    recorded, reason = read_record(path)
     setting = check_setting(setting)
     if setting not in ("auto", recorded):
         raise O2FError(f"{work_dir} trained in {NAMES[recorded]} and precision={setting} would switch it mid-run; "
@@ -88,13 +88,19 @@ def work_dir_precision(work_dir: Path, setting: str, resume: bool = True, device
                        "--no-resume")
     here = choose("auto", device, cpuinfo)
     slow = f" (slow here: {here.reason})" if recorded == "bf16" and here.name == "fp32" else ""
-    return Precision(recorded, f"{reason.strip() or 'as the run started'}{slow}")
+    return Precision(recorded, f"{reason or 'as the run started'}{slow}")
 
 
 def recorded_precision(work_dir: str | Path) -> str | None:
     """The precision a work dir's run trains in (None before it started)."""
     path = Path(work_dir) / PRECISION_FILE
-    return path.read_text().partition("\n")[0] if path.exists() else None
+    return read_record(path)[0] if path.exists() else None
+
+
+def read_record(path: Path) -> tuple[str, str]:
+    """(precision, why it was chosen), as ``work_dir_precision`` wrote them."""
+    name, _, reason = path.read_text().partition("\n")
+    return name, reason.strip()
 
 
 def use_precision(cfg, precision: Precision) -> None:

@@ -55,6 +55,7 @@ class Results:
     def __init__(self, plan: Plan, root: Path | None = None) -> None:
         self.plan = plan
         self.root = root or Path.cwd()
+        self._resampled: dict[Path, dict] = {}
 
     def finals_by_seed(self, experiment: str) -> dict[int, dict]:
         """The evidence of each finished seed of the configured seeds."""
@@ -97,16 +98,26 @@ class Results:
         run = self.finals_by_seed(experiment).get(seed)
         return run.get("bootstrap") if run else None
 
+    def resampled(self, experiment: str, seed: int) -> dict | None:
+        """A run's metrics on the bootstrap's image multisets, {epoch_E: {key: values}}, read once per report:
+        every cell and claim reading the run shares them."""
+        path = self.root / Path(self.plan.evidence_file(experiment, seed)).parent / EVIDENCE_RESAMPLED
+        if path not in self._resampled:
+            if not path.exists():
+                return None
+            with gzip.open(path, "rt") as handle:
+                self._resampled[path] = json.load(handle)
+        return self._resampled[path]
+
     def seed_draws(self, experiment: str, metric: str, nms: bool, curve: bool) -> dict[int, object]:
         """Per seed, the metric in percent on each of the bootstrap's image multisets: an array over the
         replicates (the last epoch), or for a curve a frame of epochs x replicates; {} without them."""
         key, found = metric_key(metric, nms), {}
         for seed in self.finals_by_seed(experiment):
-            path = self.root / Path(self.plan.evidence_file(experiment, seed)).parent / EVIDENCE_RESAMPLED
-            if not path.exists():
+            resampled = self.resampled(experiment, seed)
+            if resampled is None:
                 return {}
-            with gzip.open(path, "rt") as handle:
-                by_epoch = {int(e.split("_")[1]): v[key] for e, v in json.load(handle).items() if key in v}
+            by_epoch = {int(e.split("_")[1]): v[key] for e, v in resampled.items() if key in v}
             if not by_epoch:
                 return {}
             if curve:
