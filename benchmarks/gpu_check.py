@@ -65,7 +65,7 @@ def write_coco_copy(dest: Path, size: tuple[int, int], num_train: int, num_val: 
     from mmdet.datasets import CocoDataset
     from PIL import Image
 
-    from o2f.datasets.synthetic_shapes import prepare_synthetic_shapes
+    from o2f.pipeline.data.synthetic_shapes import prepare_synthetic_shapes
 
     source = dest / "source"
     prepare_synthetic_shapes(source, num_train=num_train, num_val=num_val)
@@ -90,12 +90,10 @@ def write_coco_copy(dest: Path, size: tuple[int, int], num_train: int, num_val: 
     return dest
 
 
-def overrides(data_root: Path, size: tuple[int, int]) -> dict:
-    """The full scale on the copy: its data root, the image size, random backbone init, one epoch."""
-    ann = f"{data_root}/annotations/instances_val2017.json"
-    return {"train_dataloader.dataset.data_root": f"{data_root}/", "val_dataloader.dataset.data_root": f"{data_root}/",
-            "test_dataloader.dataset.data_root": f"{data_root}/", "val_evaluator.ann_file": ann,
-            "test_evaluator.ann_file": ann, "train_dataloader.dataset.pipeline.2.scale": size,
+def overrides(size: tuple[int, int]) -> dict:
+    """The full scale on the copy (its data root: ``load_config``'s): the image size, random backbone init,
+    one epoch."""
+    return {"train_dataloader.dataset.pipeline.2.scale": size,
             "val_dataloader.dataset.pipeline.1.scale": size, "test_dataloader.dataset.pipeline.1.scale": size,
             "model.backbone.init_cfg": None, "train_cfg.max_epochs": 1, "default_hooks.logger.interval": 10,
             "log_level": "WARNING"}  # the checks print what matters; the Runner's config dumps would bury it
@@ -179,9 +177,9 @@ def check_training(checks: Checks, name: str, cfg, device: str, work_dir: Path, 
                   f"loss {losses[0]:.3f} -> {losses[-1]:.3f} in {seconds:.1f} s; evaluated: {ap or 'nothing'}")
 
 
-def print_speed(cfg_overrides: dict, device: str, images: int) -> None:
-    from o2f.pipeline.reporting.results import table_value
+def print_speed(cfg_overrides: dict, data_root: str, device: str, images: int) -> None:
     from o2f.pipeline.speed import device_label, measure
+    from o2f.reporting.results import table_value
 
     width, height = cfg_overrides["val_dataloader.dataset.pipeline.1.scale"]
     timing = {k: v for k, v in cfg_overrides.items() if k.startswith(("val_", "test_", "model."))}
@@ -189,7 +187,8 @@ def print_speed(cfg_overrides: dict, device: str, images: int) -> None:
     print(f"{'model':<16} {'forward (ms)':>13} {'NMS (ms)':>9} {'FPS':>6}")
     cache = {}
     for label, (config, with_nms) in TIMED.items():
-        speed = cache.setdefault(config, measure(str(ROOT / config), "full", device, images, overrides=timing))
+        speed = cache.setdefault(config, measure(str(ROOT / config), "full", device, images, overrides=timing,
+                                                      data_root=data_root))
         print(f"{label:<16} {table_value(speed, 'forward', with_nms):>13.1f} "
               f"{table_value(speed, 'nms', with_nms):>9.2f} {table_value(speed, 'fps', with_nms):>6.1f}", flush=True)
 
@@ -215,14 +214,14 @@ def main() -> None:
     start = time.perf_counter()
     data_root = write_coco_copy(work_dir / "data", args.size, num_train=2 * args.iters,
                                 num_val=args.speed_images + 2)
-    cfg_overrides = overrides(data_root.resolve(), args.size)
+    cfg_overrides, data_root = overrides(args.size), str(data_root.resolve())
     checks = Checks()
     check_nms(checks, args.device)
     for name, config in TRAINED.items():
-        cfg = load_config(ROOT / config, "full", cfg_overrides)
+        cfg = load_config(ROOT / config, "full", cfg_overrides, data_root)
         check_loss_parity(checks, name, cfg, args.device)
         check_training(checks, name, cfg, args.device, work_dir / "runs" / name.replace("+", "-"), args.iters)
-    print_speed(cfg_overrides, args.device, args.speed_images)
+    print_speed(cfg_overrides, data_root, args.device, args.speed_images)
     print(f"gpu_check: {checks.passed} passed, {checks.failed} failed in {time.perf_counter() - start:.0f} s")
     sys.exit(1 if checks.failed else 0)
 

@@ -10,6 +10,10 @@ class O2FError(RuntimeError):
     """A problem with the user's input; the CLI prints it as one line and exits non-zero."""
 
 
+class DataError(O2FError):
+    """A data problem with a one-line explanation for the user."""
+
+
 def check_known(names: list[str], known: list[str], what: str) -> None:
     """Stop on the names that are not ``known`` (besides ``all``), naming them and the choices."""
     unknown = [name for name in names if name not in known]

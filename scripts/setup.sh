@@ -78,7 +78,7 @@ say "installing the pinned stack and the o2f package"
 # pip keeps an installed mmcv of the same version: a CUDA build replaces a CPU one explicitly.
 [[ "$variant" != cpu ]] && "${PIP[@]}" install --no-deps --force-reinstall "$WHEEL_CACHE/$key"/mmcv-*.whl
 # One resolver call with the built wheel named, so pip never falls back to the mmcv sdist.
-"${PIP[@]}" install "$WHEEL_CACHE/$key"/mmcv-*.whl -e "$ROOT[dev]"
+"${PIP[@]}" install "$WHEEL_CACHE/$key"/mmcv-*.whl -e "$ROOT[pipeline,reporting,deploy,dev]"
 "$VENV/bin/python" -c "import mmcv.ops, mmdet, mmengine, o2f; print('[setup] mmcv', mmcv.__version__, 'ops OK; mmdet', mmdet.__version__)"
 # `snakemake --profile slurm` looks the name up in ~/.config/snakemake: link the project's profile.
 profiles="${XDG_CONFIG_HOME:-$HOME/.config}/snakemake"

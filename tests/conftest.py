@@ -18,7 +18,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory) -> Path:
     """Synthetic shapes in COCO layout, the ``ci`` scale's dataset."""
-    from o2f.datasets.synthetic_shapes import prepare_synthetic_shapes
+    from o2f.pipeline.data.synthetic_shapes import prepare_synthetic_shapes
 
     root = tmp_path_factory.mktemp("data") / "synthetic_shapes"
     prepare_synthetic_shapes(root)
@@ -28,7 +28,7 @@ def synthetic_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def synthetic_odgt_root(synthetic_root, tmp_path_factory) -> Path:
     """The synthetic shapes in CrowdHuman's layout, the CrowdHuman configs' ``ci`` dataset."""
-    from o2f.datasets.crowdhuman import write_odgt_dataset
+    from o2f.pipeline.data.crowdhuman import write_odgt_dataset
 
     root = tmp_path_factory.mktemp("data") / "synthetic_shapes_odgt"
     write_odgt_dataset(synthetic_root, root)

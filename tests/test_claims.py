@@ -13,10 +13,10 @@ import yaml
 from dag import job_counts, settings, snakemake, write_evidence
 
 from o2f.errors import O2FError
+from o2f.pipeline.expression import Expression
 from o2f.pipeline.plan import Plan
-from o2f.pipeline.reporting import claims as C
-from o2f.pipeline.reporting.expression import Expression
-from o2f.pipeline.reporting.results import Results
+from o2f.reporting import claims as C
+from o2f.reporting.results import Results
 
 T_975_2 = 4.302652729749462  # Student t, 97.5 % quantile, 2 degrees of freedom (tables: 4.303)
 SPEC = yaml.safe_load((Path(__file__).resolve().parent.parent / "configs/tables.yaml").read_text())

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from o2f.pipeline.reporting.claims_plot import plot_claims
-from o2f.pipeline.reporting.index import render_index
+from o2f.reporting.claims_plot import plot_claims
+from o2f.reporting.index import render_index
 
 ROWS = [  # two units; claim 13a was not run: no mean, no interval
     dict(id="1", label="Without NMS, FCOS keeps less than half of its AP with NMS.", mean=0.51, low=0.50, high=0.53,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from o2f.datasets.crowdhuman import coco_to_odgt, odgt_to_coco, read_odgt, write_odgt
 from o2f.errors import O2FError
+from o2f.pipeline.data.crowdhuman import coco_to_odgt, odgt_to_coco, read_odgt, write_odgt
 
 ODGT = [
     {"ID": "273271,1a0d6000b9e1f5b7", "gtboxes": [

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from o2f.datasets.crowdhuman import write_odgt
 from o2f.evaluation.dual_nms_metric import DualNMSCrowdHumanMetric
+from o2f.pipeline.data.crowdhuman import write_odgt
 
 
 def person(box, ignore=0):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from o2f.datasets.demo_trees import (
+from o2f.errors import DataError
+from o2f.pipeline.data.demo_trees import (
     Box,
-    DataError,
     boxes_in_tile,
     build_from_folder,
     read_voc_boxes,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from o2f.pipeline.reporting.index import render_index
+from o2f.reporting.index import render_index
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -14,7 +14,8 @@ def normalise(requirement: str) -> tuple[str, str]:
 
 def test_environment_yml_matches_pyproject(repo_root):
     project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
-    pinned = dict(normalise(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    groups = [project["dependencies"], *project["optional-dependencies"].values()]
+    pinned = dict(normalise(r) for group in groups for r in group)
     env = yaml.safe_load((repo_root / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))

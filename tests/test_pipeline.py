@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,8 +26,8 @@ from dag import (
 
 from o2f.errors import O2FError
 from o2f.pipeline.plan import Plan
-from o2f.pipeline.reporting.results import Results
-from o2f.pipeline.reporting.tables import table_frame
+from o2f.reporting.results import Results
+from o2f.reporting.tables import table_frame
 
 
 def refused_url() -> str:
@@ -147,6 +149,61 @@ def test_a_table_or_row_reusing_a_trained_experiment_trains_nothing(repo_root, t
     assert "train" not in counts and counts["table"] == 2, done.stdout[-2000:]  # the new table, the longer one
 
 
+def environment_copy(where: Path) -> Path:
+    """An interpreter at another path that sees this environment's packages (as a copy of the environment
+    elsewhere would): a bare venv whose site-packages adds this one's."""
+    import site
+    import venv
+
+    venv.create(where, with_pip=False)
+    (packages,) = (where / "lib").glob("python*/site-packages")
+    ours = next(p for p in site.getsitepackages() if p.startswith(sys.prefix))
+    (packages / "o2f_env_copy.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+    return where / "bin" / "python"
+
+
+@pytest.mark.slow
+def test_a_job_is_its_identity_not_where_it_runs_or_logs(repo_root, tmp_path):
+    """A finished DAG, rerun against another MLflow store and from an interpreter at another path, trains
+    nothing; an edited override retrains exactly that experiment and re-renders what reads it."""
+    work = project_copy(repo_root, tmp_path / "identity", own_tables=True)
+    config = ["--config", "scale=ci", "tables=[hybrid_epoch,figure5]"]
+    fake_finished_dag(work, *config)
+    other_store = 'mlflow={"tracking_uri": "sqlite:///other.db", "experiment": "o2f"}'
+    done = snakemake(work, "-n", *config, other_store)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "train" not in job_counts(done.stdout) and "data_synthetic_shapes" not in job_counts(done.stdout)
+
+    python = environment_copy(tmp_path / "env at another path")
+    done = subprocess.run([str(python), "-m", "snakemake", "-n", *config], cwd=work, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert job_counts(done.stdout) == {}, done.stdout[-2000:]
+
+    spec = yaml.safe_load((work / "configs/tables.yaml").read_text())
+    spec["experiments"]["hybrid-epoch_r50_1x"].setdefault("overrides", {})["optim_wrapper.optimizer.lr"] = 0.005
+    write_tables(work, spec)
+    done = snakemake(work, "-n", *config)
+    assert job_counts(done.stdout)["train"] == 1, done.stdout[-2000:]
+    assert "experiment=hybrid-epoch_r50_1x" in done.stdout and "experiment=o2f_r50_1x" not in done.stdout
+    assert "wildcards: table=hybrid_epoch" in done.stdout and "figure" not in job_counts(done.stdout)
+
+
+@pytest.mark.slow
+def test_render_reads_committed_evidence_and_trains_nothing(repo_root, tmp_path):
+    """A fresh clone holds the evidence and no work dir: `render` plans report jobs only, the main job
+    trains (its reproduction report compares the runs with the evidence)."""
+    work = project_copy(repo_root, tmp_path / "clone")
+    plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root), root=repo_root)
+    for experiment in plan.experiments_for():
+        write_evidence(work, "demo", experiment, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}])
+    done = snakemake(work, "-n", "render")
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = job_counts(done.stdout)
+    assert counts.get("index") == 1 and not {"train", "evidence", "data_demo_trees"} & set(counts), counts
+    done = snakemake(work, "-n")
+    assert job_counts(done.stdout)["train"] == len(plan.experiments_for()), done.stdout[-2000:]
+
+
 @pytest.mark.slow
 def test_editing_a_paper_value_re_renders_that_table_and_the_index_only(repo_root, tmp_path):
     """The report rules declare what they read from tables.yaml (a digest param per report): a paper
@@ -173,28 +230,34 @@ def test_editing_a_paper_value_re_renders_that_table_and_the_index_only(repo_roo
 
 
 def test_a_job_tags_its_run_with_the_tables_and_rows_that_show_it(repo_root, monkeypatch):
-    """The job gets the experiment's name; the tables and rows come from the plan where it runs."""
-    import shlex
-
-    from o2f.pipeline.cli import build_parser, mlflow_settings
+    """The job gets the experiment's identity; its config, work dir, run name and tags come from the plan."""
+    from o2f.pipeline.cli import build_parser
+    from o2f.pipeline.job import requested_job
 
     monkeypatch.chdir(repo_root)
-    plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, scale="ci"), root=repo_root)
-    command = plan.train_command("o2f_r50_1x", 0)
-    assert "table" not in command and "rows" not in command  # nothing a new table could change
-    tags = mlflow_settings(build_parser().parse_args(["train", *shlex.split(command)]), {})["tags"]
-    assert tags["experiment"] == "o2f_r50_1x"
-    assert {"table5", "headline", "hybrid_epoch", "figure5", "figure6"} <= set(tags["tables"].split(","))
-    assert "table1" not in tags["tables"].split(",")  # Table 1 shows o2o_r50_1x and static labels, not this run
-    assert "hybrid_epoch:Ours" in tags["rows"].split(";") and "table5:Ours-3convs" in tags["rows"].split(";")
+    args = build_parser().parse_args(["train", "--experiment", "o2f_r50_1x", "--seed", "1", "--scale", "ci"])
+    job, mlflow = requested_job(args)
+    assert (job.config, job.work_dir, job.run_name) == ("configs/o2f/o2f_r50_fpn_1x_coco.py",
+                                                        "work_dirs/ci/o2f_r50_1x/seed1", "o2f_r50_1x-seed1")
+    assert mlflow["tracking_uri"] == "sqlite:///mlflow.db"
+    assert job.tags["experiment"] == "o2f_r50_1x"
+    assert {"table5", "headline", "hybrid_epoch", "figure5", "figure6"} <= set(job.tags["tables"].split(","))
+    assert "table1" not in job.tags["tables"].split(",")  # Table 1 shows o2o_r50_1x and static labels, not this run
+    assert "hybrid_epoch:Ours" in job.tags["rows"].split(";") and "table5:Ours-3convs" in job.tags["rows"].split(";")
+    where = '{"work_root": "elsewhere", "mlflow": {"tracking_uri": "sqlite:///b.db", "experiment": "x"}}'
+    job, mlflow = requested_job(build_parser().parse_args(["train", "--experiment", "o2f_r50_1x", "--seed", "1",
+                                                         "--scale", "ci", "--dag-settings", where]))
+    assert job.work_dir == "elsewhere/ci/o2f_r50_1x/seed1" and mlflow["tracking_uri"] == "sqlite:///b.db"
 
 
 def test_overrides_reach_the_config_as_written(repo_root, monkeypatch):
-    """tables.yaml's overrides travel to mmengine as JSON: a string with a comma or '=' stays a string,
-    a list a list, a dict a dict (``K=V`` text re-parsed by DictAction made "a,b" a list)."""
-    import shlex
+    """tables.yaml's overrides reach mmengine as written, and so does --overrides JSON on the command line:
+    a string with a comma or '=' stays a string, a list a list, a dict a dict (``K=V`` text re-parsed by
+    DictAction made "a,b" a list)."""
+    import json
 
     from o2f.pipeline.cli import build_parser, experiment_config
+    from o2f.pipeline.config import load_config
 
     overrides = {"val_dataloader.dataset.data_prefix.img": "images,extra/",
                  "model.backbone.out_indices": [1, 2, 3],
@@ -202,10 +265,11 @@ def test_overrides_reach_the_config_as_written(repo_root, monkeypatch):
                  "val_evaluator.ann_file": "data/x=y/val.json"}
     spec = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())
     spec["experiments"]["odd"] = {"config": "configs/o2f/o2f_r50_fpn_1x_coco.py", "overrides": overrides}
-    plan = Plan(spec, settings(repo_root, scale="ci"), root=repo_root)
+    job = Plan(spec, settings(repo_root, scale="ci"), root=repo_root).job("odd", 0)
     monkeypatch.chdir(repo_root)
-    for command, line in (("train", plan.train_command("odd", 0)), ("speed", plan.speed_command("odd"))):
-        cfg = experiment_config(build_parser().parse_args([command, *shlex.split(line)]))
+    typed = build_parser().parse_args(["train", job.config, "--scale", "ci", "--work-dir", "w",
+                                       "--overrides", json.dumps(overrides)])
+    for cfg in (load_config(job.config, job.scale, job.overrides), experiment_config(typed)):
         assert cfg.val_dataloader.dataset.data_prefix.img == "images,extra/"
         assert cfg.model.backbone.out_indices == [1, 2, 3]
         assert cfg.model.test_cfg.nms.to_dict() == {"type": "nms", "iou_threshold": 0.5}

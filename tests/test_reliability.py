@@ -22,10 +22,10 @@ from mmengine.runner import Runner
 
 from o2f.engine.hooks import read_epoch_metrics
 from o2f.engine.resume import complete, latest_checkpoint
-from o2f.engine.work_dir_lock import LOCK_FILE, WorkDirLock
 from o2f.errors import O2FError
 from o2f.pipeline.cli import main
 from o2f.pipeline.tracking import FAILURE_TAG
+from o2f.pipeline.work_dir_lock import LOCK_FILE, WorkDirLock
 from o2f.work_dir import EPOCH_METRICS, FINAL_METRICS
 
 pytest.importorskip("mmcv.ops")
@@ -422,7 +422,7 @@ def test_a_run_logged_under_an_option_s_old_name_resumes_under_its_new_name(tmp_
         return Config(dict(model=dict(train_cfg=dict(assigner=dict(type="OneToFewAssigner", **assigner),
                                                      aux_assigner=dict(type="OneToManyAssigner", strategy="atss"))),
                            train_cfg=dict(max_epochs=12), optim_wrapper=dict(type="OptimWrapper"),
-                           param_scheduler=[], scale_name="demo"))
+                           param_scheduler=[], scale="demo"))
 
     logged = tracked_params(recipe(mode="multiply"))
     logged["model.train_cfg.aux_assigner.mode"] = logged.pop("model.train_cfg.aux_assigner.strategy")

@@ -12,16 +12,16 @@ from dag import settings, write_evidence
 from PIL import Image
 
 from o2f.pipeline.plan import Plan
-from o2f.pipeline.reporting.figures import crop_window, footprint, pick_objects, score_map_figure
-from o2f.pipeline.reporting.index import render_index
-from o2f.pipeline.reporting.results import Results
-from o2f.pipeline.reporting.scale_label import (
+from o2f.reporting.figures import crop_window, footprint, pick_objects, score_map_figure
+from o2f.reporting.index import render_index
+from o2f.reporting.results import Results
+from o2f.reporting.scale_label import (
     backbone_description,
     dataset_description,
     image_description,
     report_title,
 )
-from o2f.pipeline.reporting.tables import cells_note, table_frame, write_table
+from o2f.reporting.tables import cells_note, table_frame, write_table
 
 
 def write_final(work: Path, scale: str, experiment: str, seed: int, final: dict) -> None:

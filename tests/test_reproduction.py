@@ -8,7 +8,7 @@ import subprocess
 
 from dag import write_evidence
 
-from o2f.pipeline.reporting import reproduction as R
+from o2f.reporting import reproduction as R
 
 AMX, AVX2 = "Xeon, AMX-BF16; bf16", "EPYC, no bf16 instructions; fp32"
 

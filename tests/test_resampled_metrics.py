@@ -18,11 +18,11 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from o2f.datasets.crowdhuman import write_odgt
 from o2f.errors import O2FError
 from o2f.evaluation.dual_nms_metric import CrowdHumanRecallMetric
 from o2f.evaluation.resampled import CocoResampler, CrowdHumanResampler, resampled_metric
-from o2f.pipeline.reporting.statistics import crossed_bootstrap
+from o2f.pipeline.data.crowdhuman import write_odgt
+from o2f.reporting.statistics import crossed_bootstrap
 
 SIZE = 100
 STATS = {"mAP": 0, "mAP_50": 1, "mAP_75": 2, "AR@100": 6}  # mmdet CocoMetric's indices into COCOeval.stats

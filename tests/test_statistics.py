@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from o2f.errors import O2FError
-from o2f.pipeline.reporting import statistics as S
+from o2f.reporting import statistics as S
 
 SEEDS = [0, 1, 2]
 # Per-image scores of two runs at three seeds on three test images; a run's "metric" on an image multiset
@@ -268,7 +268,7 @@ def test_no_torch_or_mmdet_import():
     import subprocess
     import sys
 
-    code = ("import sys, o2f.pipeline.reporting.statistics; "
+    code = ("import sys, o2f.reporting.statistics; "
             "print(sorted(m for m in ('torch', 'mmdet', 'mmengine') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -66,8 +66,8 @@ def test_two_process_launch_on_cpu(repo_root, in_tmp_with_data):
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{in_tmp_with_data / 'mlflow.db'}"
-    cmd = [sys.executable, "-m", "o2f.cli", "train", str(repo_root / FCOS), "--scale", "ci", "--work-dir", "work",
-           "--gpus", "2", "--cfg-options", "train_cfg.max_epochs=1", "--mlflow-uri", uri]
+    cmd = [sys.executable, "-m", "o2f.pipeline.cli", "train", str(repo_root / FCOS), "--scale", "ci",
+           "--work-dir", "work", "--gpus", "2", "--cfg-options", "train_cfg.max_epochs=1", "--mlflow-uri", uri]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, done.stderr[-2000:]

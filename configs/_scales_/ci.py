@@ -1,7 +1,6 @@
 # CI scale: the demo scale's model and optimiser on synthetic shapes (128 px, 2 classes),
 # 2 epochs of a few iterations; what the tests and the tiny end-to-end DAG run.
 _base_ = './demo.py'
-scale_name = 'ci'
 image_size = 128
 
 model = dict(backbone=dict(base_channels=16), neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),

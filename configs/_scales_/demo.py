@@ -1,7 +1,6 @@
 # Demo scale: real aerial tree crowns (deepforest 2.1.0 wheel, MIT) on a 2-core CPU, from scratch.
 # Replaces dataset, backbone, widths, image size and optimiser of any experiment; keeps 12 epochs
 # because the one-to-few T schedule is per epoch.
-scale_name = 'demo'
 image_size = 384
 crop_size = (256, 256)
 

@@ -1,5 +1,4 @@
 # The paper's scale: the experiment configs as written (COCO, 8 GPUs x 2 images, 1x/3x).
-scale_name = 'full'
 dataset_help = ('download COCO 2017 into the coco data root of configs/pipeline.yaml '
                 '(annotations/instances_{train,val}2017.json, train2017/ '
                 'and val2017/), see https://cocodataset.org/#download')

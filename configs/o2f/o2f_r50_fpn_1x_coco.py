@@ -1,5 +1,5 @@
 # One-to-few on FCOS, R50-FPN 1x (Tables 2-5 "Ours-3convs"). Defaults follow the authors' code;
-# see README "Notes on fidelity" for each point where it differs from the paper's text.
+# see docs/fidelity.md for each point where it differs from the paper's text.
 _base_ = '../fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py'
 
 model = dict(

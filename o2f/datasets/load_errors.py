@@ -1,6 +1,6 @@
 """A dataset wrapper that turns a sample failing to load into one line naming its image.
 
-The pre-flight check (``o2f.datasets.checks``) reads every image before training; this catches what
+The pre-flight check (``o2f.pipeline.data.checks``) reads every image before training; this catches what
 changes or breaks later (a file replaced, a disk going bad), so the run stops with the file's name
 instead of a traceback through the data loader.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 from mmdet.registry import DATASETS
 
-from .demo_trees import DataError
+from ..errors import DataError
 
 LOAD_ERRORS = (OSError, AssertionError, cv2.error)  # what mmcv's LoadImageFromFile raises on a bad file
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from pathlib import Path
 
 import torch
@@ -15,6 +16,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from torch import nn
 
+from ..detector_classes import use_classes
 from ..errors import O2FError
 
 
@@ -37,6 +39,18 @@ def read_checkpoint(path: str | Path) -> dict:
     return checkpoint
 
 
+def trained_scale(path: str | Path) -> str | None:
+    """The scale a checkpoint was trained at: its config's ``scale`` (mmengine keeps the config in the
+    checkpoint's meta), else the config mmengine dumped in its work dir; None when neither says."""
+    texts = [read_checkpoint(path).get("meta", {}).get("cfg") or ""]
+    texts += [config.read_text() for config in sorted(Path(path).parent.glob("*.py"))]
+    for text in texts:
+        found = re.search(r"^scale = '([\w-]+)'$", text, flags=re.MULTILINE)
+        if found:
+            return found.group(1)
+    return None
+
+
 def state_dict_of(checkpoint: dict) -> dict[str, torch.Tensor]:
     """The weights, without the ``module.`` prefix a wrapped (distributed) model saves."""
     state = checkpoint.get("state_dict", checkpoint)
@@ -53,17 +67,6 @@ def renamed_keys(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, 
         return new if new in expected and key not in expected else key
 
     return {now(key): value for key, value in state.items()}
-
-
-def use_classes(cfg: Config, classes) -> None:
-    """``classes`` become the config's and size its heads: a checkpoint's (detecting needs no dataset on
-    this machine) or an annotation file's (``o2f.pipeline.config``)."""
-    if not classes:
-        return
-    cfg.metainfo = dict(classes=tuple(classes))
-    for head in ("bbox_head", "mask_head"):
-        if "num_classes" in cfg.model.get(head, {}):
-            cfg.model[head]["num_classes"] = len(classes)
 
 
 def first_mismatch(model: nn.Module, state: dict[str, torch.Tensor]) -> str | None:

@@ -14,8 +14,9 @@ import mmcv
 from mmdet.apis import DetInferencer
 from mmengine.config import Config
 
+from ..detector_classes import use_classes
 from ..errors import O2FError
-from .checkpoint import check_fits, read_checkpoint, renamed_keys, state_dict_of, use_classes
+from .checkpoint import check_fits, read_checkpoint, renamed_keys, state_dict_of
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 

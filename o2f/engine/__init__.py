@@ -4,9 +4,8 @@ from .checkpoint_safety import allow_mmengine_checkpoints
 from .graceful_stop import GracefulStopHook
 from .hooks import EpochMetricsHook, EpochToHeadHook, read_epoch_metrics
 from .mixed_precision import BF16OptimWrapper
-from .mlflow_backend import ResumableMLflowVisBackend
 from .resume import ExactResumeHook, latest_checkpoint
 
 __all__ = ["BF16OptimWrapper", "allow_mmengine_checkpoints", "EpochMetricsHook", "EpochToHeadHook",
-           "ExactResumeHook", "GracefulStopHook", "ResumableMLflowVisBackend", "latest_checkpoint",
+           "ExactResumeHook", "GracefulStopHook", "latest_checkpoint",
            "read_epoch_metrics"]

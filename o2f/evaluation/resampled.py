@@ -1,6 +1,6 @@
 """A run's detection metric on any multiset of its test images, from its stored detections.
 
-The bootstrap over test images (o2f.pipeline.reporting.statistics) re-scores each run on thousands of
+The bootstrap over test images (o2f.reporting.statistics) re-scores each run on thousands of
 image multisets. Matching detections to ground truth is per image and does not depend on the other
 images, so it runs once; each multiset only pools the per-image match records and reads the metric
 off the pooled records. Image index i is the i-th image in the evaluator's order (COCO: the annotation

@@ -9,27 +9,36 @@ import sys
 from pathlib import Path
 
 from ..errors import O2FError, run_reporting_errors
-from .layout import PREPARED
+from .job import config_overrides, default_scale, job_config, requested_job
+from .layout import BUILTIN_DATASETS, DATA_DIR
+from .plan import Job
 
 DATA_CHECK_ENV = "O2F_DATA_CHECK"  # the parent's data-check lines, for the torchrun worker that logs them
 
 
 def cmd_prepare_data(args: argparse.Namespace) -> None:
-    if args.dataset == "demo_trees":
-        from ..datasets.demo_trees import prepare_demo_trees
-        summary = prepare_demo_trees(Path(args.out), Path(args.cache))
-    elif args.dataset == "odgt":
-        from ..datasets.crowdhuman import write_odgt_dataset
-        if not args.source:
+    """Write a built-in dataset (``o2f.pipeline.layout.BUILTIN_DATASETS``), or any COCO-layout folder in
+    CrowdHuman's layout (``odgt --source``)."""
+    name = args.dataset
+    out = Path(args.out or f"{DATA_DIR}/{name}")
+    dataset = BUILTIN_DATASETS.get(name)
+    if name == "odgt" or (dataset and dataset.source):
+        from .data.crowdhuman import write_odgt_dataset
+
+        source = args.source or (f"{DATA_DIR}/{dataset.source}" if dataset else None)
+        if not source:
             raise O2FError("prepare-data odgt needs --source, a dataset folder in COCO layout")
-        summary = write_odgt_dataset(Path(args.source), Path(args.out))
-    elif args.dataset == "synthetic_shapes_demo":
-        from ..datasets.synthetic_shapes import prepare_synthetic_shapes_demo
-        summary = prepare_synthetic_shapes_demo(Path(args.out))
+        summary = write_odgt_dataset(Path(source), out)
+    elif name == "demo_trees":
+        from .data.demo_trees import prepare_demo_trees
+        summary = prepare_demo_trees(out, Path(args.cache))
+    elif name == "synthetic_shapes_demo":
+        from .data.synthetic_shapes import prepare_synthetic_shapes_demo
+        summary = prepare_synthetic_shapes_demo(out)
     else:
-        from ..datasets.synthetic_shapes import prepare_synthetic_shapes
-        summary = prepare_synthetic_shapes(Path(args.out))
-    print(f"{args.dataset} written to {args.out}: {summary}")
+        from .data.synthetic_shapes import prepare_synthetic_shapes
+        summary = prepare_synthetic_shapes(out)
+    print(f"{name} written to {out}: {summary}")
 
 
 def parse_tags(pairs: list[str]) -> dict[str, str]:
@@ -42,68 +51,55 @@ def parse_tags(pairs: list[str]) -> dict[str, str]:
     return tags
 
 
-def config_overrides(args: argparse.Namespace) -> dict | None:
-    """The overrides of ``--overrides`` (JSON, as the DAG passes them) and ``--cfg-options`` (typed by hand)."""
-    overrides = {}
-    if args.overrides:
-        try:
-            overrides = json.loads(args.overrides)
-        except json.JSONDecodeError as err:
-            raise O2FError(f"--overrides is not JSON: {err}") from err
-        if not isinstance(overrides, dict):
-            raise O2FError(f"--overrides expects a JSON object {{key: value}}, got {args.overrides}")
-    overrides.update(args.cfg_options or {})
-    return overrides or None
-
-
 def experiment_config(args: argparse.Namespace):
-    """The config a command runs: the experiment file at its scale with its overrides."""
+    """The config a command runs: the config file at its scale with its overrides."""
     from .config import load_config
 
-    return load_config(args.config, args.scale, config_overrides(args))
+    return load_config(args.config, args.scale, config_overrides(args) or None)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     from .config import check_datasets
 
-    cfg = experiment_config(args)
+    job, tracking = requested_job(args)
+    if job.seed is None and job.experiment:
+        raise O2FError(f"training experiment {job.experiment} needs --seed")
+    if not job.work_dir:
+        raise O2FError("train needs --work-dir with a config of your own (an --experiment has its own)")
+    cfg = job_config(job)
     if args.launcher != "none":  # a torchrun worker: its parent holds the lock and checked the data
-        train_here(cfg, args, mlflow_settings(args, json.loads(os.environ.get(DATA_CHECK_ENV, "{}"))))
+        data_check = json.loads(os.environ.get(DATA_CHECK_ENV, "{}"))
+        train_here(cfg, job, args, mlflow_settings(job, tracking, data_check, args.tag))
         return
     summary = check_datasets(cfg)
     print("\n".join(summary.values()))
-    from ..engine.work_dir_lock import WorkDirLock
+    from .work_dir_lock import WorkDirLock
 
-    with WorkDirLock(args.work_dir) as lock:
+    with WorkDirLock(job.work_dir) as lock:
         from .train import prepare_work_dir
 
-        prepare_work_dir(cfg, args.work_dir, not args.no_resume, args.seed)
+        prepare_work_dir(cfg, job.work_dir, not args.no_resume, job.seed)
         if args.gpus > 1:
             os.environ[DATA_CHECK_ENV] = json.dumps(summary)
-            launch_distributed(args.gpus, lock.fd)
+            launch_distributed(args.gpus, lock.fd, job.work_dir)
         else:
-            train_here(cfg, args, mlflow_settings(args, summary))
+            train_here(cfg, job, args, mlflow_settings(job, tracking, summary, args.tag))
 
 
-def mlflow_settings(args: argparse.Namespace, data_check: dict[str, str]) -> dict | None:
-    """The run's MLflow settings; its tags include each split's data-check line."""
-    if not args.mlflow_uri:
+def mlflow_settings(job: Job, tracking: dict | None, data_check: dict[str, str], tags: list[str]) -> dict | None:
+    """The run's MLflow settings; its tags: the scale, commit, device, each split's data-check line, the plan's
+    tags of the experiment and the command line's ``--tag``."""
+    if not tracking:
         return None
     from ..engine.device import device_name
     from .tracking import git_commit
 
-    tags = {"scale": args.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),
-            **{f"data.{split}": line for split, line in data_check.items()}}
-    if args.experiment:
-        from .plan import job_plan
-
-        tags.update(job_plan(args.scale).run_tags(args.experiment))
-    tags.update(parse_tags(args.tag))
-    return dict(tracking_uri=args.mlflow_uri, experiment=args.mlflow_experiment,
-                run_name=args.run_name or Path(args.work_dir).name, tags=tags)
+    run_tags = {"scale": job.scale, "git_commit": git_commit(Path.cwd()), "device": device_name(),
+                **{f"data.{split}": line for split, line in data_check.items()}, **job.tags, **parse_tags(tags)}
+    return dict(**tracking, run_name=job.run_name, tags=run_tags)
 
 
-def train_here(cfg, args: argparse.Namespace, mlflow: dict | None) -> None:
+def train_here(cfg, job: Job, args: argparse.Namespace, mlflow: dict | None) -> None:
     cfg.launcher = args.launcher
     if args.launcher != "none":
         import torch
@@ -117,16 +113,16 @@ def train_here(cfg, args: argparse.Namespace, mlflow: dict | None) -> None:
 
     from .train import train
 
-    train(cfg, args.work_dir, resume=not args.no_resume, seed=args.seed, mlflow=mlflow)
+    train(cfg, job.work_dir, resume=not args.no_resume, seed=job.seed, mlflow=mlflow)
 
 
-def launch_distributed(gpus: int, lock_fd: int | None) -> None:
+def launch_distributed(gpus: int, lock_fd: int | None, work_dir: str) -> None:
     """Re-run this same command under torchrun, one process per GPU (mmengine's pytorch launcher).
     torchrun inherits the work dir lock, so it stays held while the workers run."""
     import subprocess
 
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={gpus}", "-m", "o2f.pipeline.cli",
-           *sys.argv[1:], "--launcher", "pytorch"]
+           *sys.argv[1:], "--launcher", "pytorch", "--work-dir", work_dir]
     done = subprocess.run(cmd, pass_fds=[lock_fd] if lock_fd is not None else [])
     if done.returncode != 0:
         raise O2FError(f"distributed training with {gpus} processes failed (exit {done.returncode})")
@@ -134,37 +130,30 @@ def launch_distributed(gpus: int, lock_fd: int | None) -> None:
 
 def cmd_evidence(args: argparse.Namespace) -> None:
     """Keep a finished run's evidence (o2f.pipeline.evidence) where the reports read it."""
-    from .config import load_config
     from .evidence import write_evidence
-    from .plan import job_plan
     from .tracking import git_commit
 
-    plan = job_plan(args.scale)
-    if args.experiment not in plan.experiments:
-        raise O2FError(f"unknown experiment '{args.experiment}' (configs/tables.yaml)")
-    spec = plan.experiments[args.experiment]
-    cfg = load_config(spec["config"], args.scale, spec.get("overrides") or None)
-    identity = {"experiment": args.experiment, "seed": args.seed, "scale": args.scale, "config": spec["config"],
-                "overrides": spec.get("overrides") or {}, "commit": git_commit(Path.cwd())}
-    out = Path(plan.layout.evidence_dir(args.experiment, args.seed))
-    write_evidence(Path(plan.work_dir(args.experiment, args.seed)), out, identity, cfg,
-                   all_epochs=args.experiment in plan.curve_experiments())
-    print(f"{args.experiment} seed {args.seed}: evidence in {out}")
+    job, _ = requested_job(args)
+    identity = {"experiment": job.experiment, "seed": job.seed, "scale": job.scale, "config": job.config,
+                "overrides": job.overrides, "commit": git_commit(Path.cwd())}
+    write_evidence(Path(job.work_dir), Path(job.evidence_dir), identity, job_config(job), all_epochs=job.all_epochs)
+    print(f"{job.experiment} seed {job.seed}: evidence in {job.evidence_dir}")
 
 
 def cmd_speed(args: argparse.Namespace) -> None:
-    import json
-
     import torch
 
     from .speed import device_label, measure
 
+    job, _ = requested_job(args)
+    out = Path(args.out or job.speed_file or "")
+    if not args.out and not job.speed_file:
+        raise O2FError("speed needs --out with a config of your own")
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    speed = measure(args.config, args.scale, device, args.images, overrides=config_overrides(args))
-    out = Path(args.out)
+    speed = measure(job.config, job.scale, device, args.images, overrides=job.overrides or None)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**speed, "device": device_label(device)}, indent=1))
-    print(f"{args.config}: {speed}")
+    print(f"{job.config}: {speed}")
 
 
 def default_device() -> str:
@@ -173,9 +162,22 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def checkpoint_scale(args: argparse.Namespace) -> str:
+    """The scale to build a checkpoint's detector at: the one it was trained at; a ``--scale`` that
+    disagrees stops here, before a model of another architecture is built."""
+    from ..deploy.checkpoint import trained_scale
+
+    trained = trained_scale(args.checkpoint)
+    if trained and args.scale and args.scale != trained:
+        raise O2FError(f"{args.checkpoint} was trained at scale '{trained}', not '{args.scale}'; leave --scale out "
+                       "or give the scale it was trained at")
+    return trained or args.scale or default_scale()
+
+
 def cmd_detect(args: argparse.Namespace) -> None:
     from ..deploy.detect import detect
 
+    args.scale = checkpoint_scale(args)
     cfg = experiment_config(args)
     counts = detect(cfg, args.config, args.checkpoint, args.images, args.out, score_thr=args.score_thr, nms=args.nms,
                     device=args.device or default_device())
@@ -186,6 +188,7 @@ def cmd_detect(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from ..deploy.export import export_onnx
 
+    args.scale = checkpoint_scale(args)
     cfg = experiment_config(args)
     meta = export_onnx(cfg, args.checkpoint, args.out, input_size=args.input_size, dynamic_batch=args.dynamic_batch,
                        config_path=args.config)
@@ -211,34 +214,42 @@ def add_override_options(parser: argparse.ArgumentParser) -> None:
                              "arrive as written (the DAG's form)")
 
 
-SCALE_HELP = "a scale of configs/pipeline.yaml (scales.<name>)"
+SCALE_HELP = "a scale of configs/pipeline.yaml (scales.<name>; default: its `scale`)"
+
+
+def add_dag_settings(parser: argparse.ArgumentParser) -> None:
+    """Where the DAG that runs the job writes (``o2f.pipeline.plan.WHERE_SETTINGS``), as JSON."""
+    parser.add_argument("--dag-settings", default=None, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="o2f", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    prep = sub.add_parser("prepare-data", help="write a built-in dataset (COCO layout; odgt: CrowdHuman's)")
-    prep.add_argument("dataset", choices=[*PREPARED, "odgt"],
-                      help="synthetic_shapes_demo: more shapes, the CondInst configs' demo data")
+    prep = sub.add_parser("prepare-data", help="write a built-in dataset (COCO layout; *_odgt and odgt: CrowdHuman's)")
+    prep.add_argument("dataset", choices=[*BUILTIN_DATASETS, "odgt"],
+                      help="synthetic_shapes_demo: more shapes, the CondInst configs' demo data; odgt: any "
+                           "COCO-layout folder (--source) in CrowdHuman's layout")
     prep.add_argument("--source", help="odgt: the COCO-layout dataset folder to rewrite in CrowdHuman's layout")
-    prep.add_argument("--out", required=True, help="output folder")
+    prep.add_argument("--out", default=None, help=f"output folder (default: {DATA_DIR}/DATASET)")
     prep.add_argument("--cache", default=str(Path.home() / ".cache" / "o2f" / "downloads"),
                       help="where the pinned data wheel is kept")
     prep.set_defaults(func=cmd_prepare_data)
 
     tr = sub.add_parser("train", help="train and evaluate (with and without NMS) every epoch")
-    tr.add_argument("config", help="experiment config under configs/")
-    tr.add_argument("--scale", default="demo", help=SCALE_HELP)
-    tr.add_argument("--work-dir", required=True, help="checkpoints and logs; reruns resume from here")
+    tr.add_argument("config", nargs="?", help="a config of your own (else --experiment)")
+    tr.add_argument("--experiment", default=None,
+                    help="an experiment of configs/tables.yaml: its config, overrides, work dir and MLflow run "
+                         "come from the plan (the DAG's jobs)")
+    tr.add_argument("--scale", default=None, help=SCALE_HELP)
+    tr.add_argument("--work-dir", default=None, help="checkpoints and logs; reruns resume from here (with a config)")
+    add_dag_settings(tr)
     tr.add_argument("--no-resume", action="store_true", help="start from scratch even if checkpoints exist")
     add_override_options(tr)
     tr.add_argument("--seed", type=int, default=None, help="random seed (mmengine randomness.seed)")
     tr.add_argument("--mlflow-uri", default=None, help="log to this MLflow tracking store, e.g. sqlite:///mlflow.db")
-    tr.add_argument("--mlflow-experiment", default="o2f", help="MLflow experiment name")
+    tr.add_argument("--mlflow-experiment", default=None, help="MLflow experiment name (default: o2f)")
     tr.add_argument("--run-name", default=None, help="MLflow run name (default: the work dir's name)")
-    tr.add_argument("--experiment", default=None,
-                    help="the configs/tables.yaml experiment this run is: its tags name the tables and rows showing it")
     tr.add_argument("--tag", action="append", default=[], help="MLflow run tag KEY=VALUE (repeatable)")
     tr.add_argument("--gpus", type=int, default=0, help="GPUs of this job; more than one launches torchrun")
     tr.add_argument("--launcher", default="none", choices=["none", "pytorch"], help=argparse.SUPPRESS)
@@ -248,13 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
                                          "metrics) in the evidence folder the reports read")
     ev.add_argument("--experiment", required=True, help="an experiment of configs/tables.yaml")
     ev.add_argument("--seed", type=int, required=True)
-    ev.add_argument("--scale", default="demo", help=SCALE_HELP)
+    ev.add_argument("--scale", default=None, help=SCALE_HELP)
+    add_dag_settings(ev)
     ev.set_defaults(func=cmd_evidence)
 
     sp = sub.add_parser("speed", help="time forward, selection and NMS per image (Table 5's speed columns)")
-    sp.add_argument("config")
-    sp.add_argument("--scale", default="demo", help=SCALE_HELP)
-    sp.add_argument("--out", required=True, help="JSON file to write")
+    sp.add_argument("config", nargs="?", help="a config of your own (else --experiment)")
+    sp.add_argument("--experiment", default=None, help="an experiment of configs/tables.yaml")
+    sp.add_argument("--scale", default=None, help=SCALE_HELP)
+    sp.add_argument("--out", default=None, help="JSON file to write (default for an experiment: beside its evidence)")
+    add_dag_settings(sp)
     sp.add_argument("--images", type=int, default=15)
     add_override_options(sp)
     sp.set_defaults(func=cmd_speed)
@@ -264,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("checkpoint")
     de.add_argument("images", nargs="+", metavar="IMAGE_OR_DIR")
     de.add_argument("--out", required=True, help="folder for vis/<image> and results.json")
-    de.add_argument("--scale", default="full", help=f"{SCALE_HELP}: the one the checkpoint was trained at")
+    de.add_argument("--scale", default=None, help=f"{SCALE_HELP} (default: the one the checkpoint was trained at)")
     de.add_argument("--score-thr", type=float, default=0.3, help="drawn and written detections score at least this")
     de.add_argument("--nms", action=argparse.BooleanOptionalAction, default=None,
                     help="with or without NMS (default: the config's test_cfg.nms_free)")
@@ -276,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("config")
     ex.add_argument("checkpoint")
     ex.add_argument("--out", required=True, help="the .onnx file")
-    ex.add_argument("--scale", default="full", help=f"{SCALE_HELP}: the one the checkpoint was trained at")
+    ex.add_argument("--scale", default=None, help=f"{SCALE_HELP} (default: the one the checkpoint was trained at)")
     ex.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), default=None,
                     help="fit images into H x W (default: the test pipeline's Resize), padded to the pad divisor")
     ex.add_argument("--dynamic-batch", action="store_true", help="a batch axis of any size (default: batch 1)")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-from ..deploy.checkpoint import use_classes
+from ..detector_classes import use_classes
 from ..engine.precision import check_setting
 from ..errors import O2FError
 from .layout import BUILTIN_DATA, Layout, config_family, scale_file
@@ -32,10 +32,11 @@ def check_override_keys(cfg: Config, overrides: dict) -> None:
                                "check the spelling against the printed config")
 
 
-def load_config(config_path: str | Path, scale: str = "full", overrides: dict | None = None) -> Config:
+def load_config(config_path: str | Path, scale: str = "full", overrides: dict | None = None,
+                data_root: str | None = None) -> Config:
     """The experiment config, merged with its scale file, pointed at the scale's data root for its
-    family (the working directory's ``configs/pipeline.yaml``, else the package's) with the
-    classes of its annotation file (COCO format), then with ``overrides`` (validated)."""
+    family (the working directory's ``configs/pipeline.yaml``, else the package's; ``data_root`` instead
+    where given) with the classes of its annotation file (COCO format), then with ``overrides`` (validated)."""
     config_path = Path(config_path)
     if not config_path.exists():
         raise O2FError(f"config file {config_path} does not exist")
@@ -43,7 +44,7 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
     family = config_family(config_path)
     cfg = Config.fromfile(str(config_path))
     cfg.merge_from_dict(Config.fromfile(str(scale_file(scale, family))).to_dict(), allow_list_keys=True)
-    root = layout.data_root(family)
+    root = data_root.rstrip("/") if data_root else layout.data_root(family)
     use_data_root(cfg, root)
     if root in BUILTIN_DATA or "dataset_help" not in cfg:  # else the scale's download note
         cfg.dataset_help = layout.data_help(family)
@@ -127,7 +128,7 @@ def check_datasets(cfg: Config) -> dict[str, str]:
     CrowdHuman odgt), an image that is missing or does not decode, or a split without a usable box.
     Returns one summary line per split (``{split: line}``): what training uses and what it leaves out,
     by reason. ``dataset_help`` (``load_config`` sets it) says where to get the data."""
-    from ..datasets.checks import check_coco, check_odgt
+    from .data.checks import check_coco, check_odgt
 
     how_to_get = cfg.get("dataset_help", "see the README's Data section")
     lines = {}

@@ -29,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bootstrap_draws import BOOTSTRAP_SEED, N_RESAMPLES, image_draws
 from ..engine.hooks import box_loss_weight
 from ..errors import O2FError
 from ..work_dir import DETECTIONS, FINAL_METRICS, SCORE_MAPS
 from .layout import EVIDENCE_DETECTIONS as DETECTIONS_FILE
 from .layout import EVIDENCE_RESAMPLED as RESAMPLED
 from .layout import EVIDENCE_RUN as RUN
-from .reporting.statistics import BOOTSTRAP_SEED, N_RESAMPLES, image_draws
 
 VARIANTS = ("nms", "nonms")
 

@@ -14,6 +14,7 @@ its own and the reports all ask here, so each of these facts is stated once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -30,17 +31,30 @@ DEFAULT_FAMILY = "coco"
 # and its metrics on the bootstrap's image multisets.
 EVIDENCE_RUN, EVIDENCE_DETECTIONS, EVIDENCE_RESAMPLED = "run.json", "detections.json.gz", "resampled.json.gz"
 
-# Data the DAG writes itself (workflow/rules/data.smk, `o2f prepare-data`): root -> annotation files.
+# Data the DAG writes itself (workflow/rules/data.smk, `o2f prepare-data NAME`), one row per dataset: its
+# annotation files and, for a copy in CrowdHuman's layout, the built-in dataset it is made from.
 COCO_FILES = ("annotations/train.json", "annotations/val.json")
 ODGT_FILES = ("annotation_train.odgt", "annotation_val.odgt")
-BUILTIN_DATA = {
-    "data/synthetic_shapes": COCO_FILES,
-    "data/synthetic_shapes_demo": COCO_FILES,
-    "data/demo_trees": COCO_FILES,
-    "data/synthetic_shapes_odgt": ODGT_FILES,
-    "data/demo_trees_odgt": ODGT_FILES,
+DATA_DIR = "data"
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    files: tuple[str, ...]
+    source: str | None = None  # the built-in dataset an ODGT copy rewrites
+
+    def inputs(self) -> list[str]:
+        return [f"{DATA_DIR}/{self.source}/{name}" for name in COCO_FILES] if self.source else []
+
+
+BUILTIN_DATASETS = {
+    "synthetic_shapes": BuiltinDataset(COCO_FILES),
+    "synthetic_shapes_demo": BuiltinDataset(COCO_FILES),  # more shapes, with masks: the CondInst configs' demo data
+    "demo_trees": BuiltinDataset(COCO_FILES),
+    "synthetic_shapes_odgt": BuiltinDataset(ODGT_FILES, source="synthetic_shapes"),
+    "demo_trees_odgt": BuiltinDataset(ODGT_FILES, source="demo_trees"),
 }
-PREPARED = [root.removeprefix("data/") for root, files in BUILTIN_DATA.items() if files == COCO_FILES]  # prepare-data
+BUILTIN_DATA = {f"{DATA_DIR}/{name}": dataset.files for name, dataset in BUILTIN_DATASETS.items()}  # root -> files
 
 
 def settings_path(root: Path | None = None) -> Path:
@@ -108,10 +122,7 @@ class Layout:
         if root not in BUILTIN_DATA:
             return (f"put the dataset at {root} (see README) or set scales.{self.scale}.datasets.{family} in "
                     "configs/pipeline.yaml")
-        if BUILTIN_DATA[root] == ODGT_FILES:
-            source = root.removesuffix("_odgt")
-            return f"run `o2f prepare-data odgt --source {source} --out {root}` (the DAG does it)"
-        return f"run `o2f prepare-data {root.removeprefix('data/')} --out {root}` (the DAG does it)"
+        return f"run `o2f prepare-data {root.removeprefix(DATA_DIR + '/')}` (the DAG does it)"
 
     def check_user_root(self, family: str, project: Path) -> None:
         """A root the DAG does not write must be there before any job starts."""

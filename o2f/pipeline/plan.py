@@ -10,19 +10,19 @@ import hashlib
 import json
 import operator
 import re
-import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
 from ..errors import O2FError, check_known
+from .expression import Expression
 from .layout import ROOT, Layout, config_family, load_settings
-from .reporting.expression import Expression
 
 NMS_VARIANTS = {True: "nms", False: "nonms"}
 CLAIMS = "claims"  # in the DAG's `tables`: train what every claim needs
 INDEX = "index"  # the index page, for ``Plan.report_digest``
+WHERE_SETTINGS = ("work_root", "evidence_dir", "mlflow")  # where a job writes: not what it trains
 # The shape of configs/tables.yaml: its parts, then the claims' and references' details.
 SCHEMAS = [ROOT / "workflow" / "schemas" / f"{name}.schema.yaml" for name in ("tables", "claims")]
 # What a table row may hold besides the table's labels (a cell's fields, the paper's values).
@@ -30,6 +30,24 @@ ROW_FIELDS = ("name", "paper", "experiment_by_column", "metric", "nms", "schedul
               "experiments")
 # ``holds_if`` operators: the side of the threshold that supports a claim.
 SIDES = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+@dataclass(frozen=True)
+class Job:
+    """An experiment's job at one scale (a training when it has a seed): resolved from the plan in one place,
+    so the DAG hands a job its identity only (``o2f train --experiment NAME --seed S --scale X``)."""
+
+    experiment: str | None  # None: a config of the user's own, outside the plan
+    seed: int | None
+    scale: str
+    config: str
+    overrides: dict
+    work_dir: str | None
+    run_name: str
+    tags: dict[str, str]
+    evidence_dir: str | None = None
+    speed_file: str | None = None
+    all_epochs: bool = False  # a figure draws it per epoch: its evidence keeps every epoch's detections
 
 
 @dataclass(frozen=True)
@@ -368,19 +386,27 @@ class Plan:
         names = {c.experiment for *_, c in self.cells(table) if c.source == "speed" and c.experiment}
         return [self.speed_file(e) for e in sorted(names)]
 
-    def experiment_args(self, experiment: str, *options: str) -> str:
-        """``CONFIG --scale S OPTIONS... [--overrides JSON]``: an experiment on the o2f command line. The
-        overrides travel as JSON, so a value reaches mmengine as written (a string with a comma or
-        ``=``, a list, a dict), not re-parsed from ``K=V`` text."""
+    def experiment_spec(self, experiment: str) -> dict:
+        """The experiment's entry in ``configs/tables.yaml``: its config and overrides."""
+        if experiment not in self.experiments:
+            raise O2FError(f"unknown experiment '{experiment}' (configs/tables.yaml)")
         spec = self.experiments[experiment]
-        args = [spec["config"], "--scale", self.scale, *options]
-        overrides = spec.get("overrides") or {}
-        if overrides:
-            args += ["--overrides", json.dumps(overrides, sort_keys=True)]
-        return shlex.join(args)
+        return {"config": spec["config"], "overrides": spec.get("overrides") or {}}
 
-    def speed_command(self, experiment: str) -> str:
-        return self.experiment_args(experiment, "--out", self.speed_file(experiment))
+    def spec_digest(self, experiment: str) -> str:
+        """What a training of the experiment resolves to at this scale (config file, overrides, scale), as a
+        digest: a DAG job's param, so an edited override retrains exactly that experiment and nothing else."""
+        text = json.dumps([self.experiment_spec(experiment), self.scale], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def job(self, experiment: str, seed: int | None = None) -> Job:
+        """One job of the experiment at this scale: what it trains (or times) and where it writes."""
+        spec = self.experiment_spec(experiment)
+        trained = seed is not None
+        return Job(experiment, seed, self.scale, spec["config"], spec["overrides"],
+                   self.work_dir(experiment, seed) if trained else None, f"{experiment}-seed{seed}",
+                   self.run_tags(experiment), self.layout.evidence_dir(experiment, seed) if trained else None,
+                   self.speed_file(experiment), experiment in self.curve_experiments())
 
     def family(self, experiment: str) -> str:
         """The experiment's config family: which dataset it reads (``coco``, ``crowdhuman``, ``condinst``)."""
@@ -408,23 +434,15 @@ class Plan:
         tables = [t for t in [*self.tables, *self.figures] if experiment in self.experiments_for([t])]
         return {"experiment": experiment, "tables": ",".join(tables), "rows": ";".join(rows)}
 
-    def train_command(self, experiment: str, seed: int) -> str:
-        """The ``o2f train`` arguments of one job: the experiment's identity (name, config, overrides,
-        scale, seed) and where it writes (work dir, MLflow run); nothing that another table could change."""
-        return self.experiment_args(
-            experiment, "--work-dir", self.work_dir(experiment, seed), "--seed", str(seed),
-            "--mlflow-uri", self.settings["mlflow"]["tracking_uri"],
-            "--mlflow-experiment", self.settings["mlflow"]["experiment"], "--run-name", f"{experiment}-seed{seed}",
-            "--experiment", experiment)
 
-
-    def evidence_command(self, experiment: str, seed: int) -> str:
-        return shlex.join(["--experiment", experiment, "--seed", str(seed), "--scale", self.scale])
-
-
-def job_plan(scale: str, root: Path | None = None) -> Plan:
-    """The plan as a DAG job reads it: ``configs/tables.yaml`` with ``configs/pipeline.yaml``'s
-    settings at the job's scale, from the job's working directory."""
+def job_plan(scale: str | None = None, root: Path | None = None, where: dict | None = None) -> Plan:
+    """The plan as a job reads it: ``configs/tables.yaml`` with ``configs/pipeline.yaml``'s settings from the
+    job's working directory, at ``scale`` (default: the settings' own), with ``where`` (the DAG's
+    ``work_root``, ``evidence_dir`` and ``mlflow`` as its command line set them) in place of the file's."""
     root = root or Path.cwd()
-    settings = {**load_settings(root), "scale": scale, "tables": ["all"]}
+    settings = load_settings(root)
+    unknown = sorted(set(where or {}) - set(WHERE_SETTINGS))
+    if unknown:
+        raise O2FError(f"--dag-settings may set {', '.join(WHERE_SETTINGS)}, not {', '.join(unknown)}")
+    settings = {**settings, **(where or {}), "scale": scale or settings["scale"], "tables": ["all"]}
     return Plan.from_files(root / "configs" / "tables.yaml", settings, root)

@@ -32,13 +32,13 @@ def sync(device: str) -> None:
 
 
 def measure(config: str, scale: str, device: str, images: int = 15, warmup: int = 2,
-            overrides: dict | None = None) -> dict[str, float]:
+            overrides: dict | None = None, data_root: str | None = None) -> dict[str, float]:
     """Median milliseconds per image: ``forward``, ``select`` (decode + threshold + top-k), ``nms``."""
     from mmdet.registry import MODELS
 
     import o2f.plugin  # noqa: F401
 
-    cfg = load_config(config, scale, overrides)
+    cfg = load_config(config, scale, overrides, data_root)
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).to(device).eval()
     head = model.bbox_head

@@ -1,6 +1,6 @@
 """MLflow: one store for the whole DAG, one run per experiment, continued when a job resumes.
 
-Training logs through mmengine's MLflow backend (``o2f.engine.mlflow_backend``); this module creates
+Training logs through mmengine's MLflow backend (``o2f.pipeline.mlflow_backend``); this module creates
 the store, experiment and run up front (so parallel jobs never race to create them), remembers the
 run in the work dir so a resumed job keeps writing into it (mlflow reads ``MLFLOW_RUN_ID``), and
 records the outcome: FINISHED only when training finished, FAILED or KILLED with the reason as a tag.
@@ -21,11 +21,11 @@ RUN_TOKEN_FILE = "mlflow_run_token"  # written before the run exists: a retry fi
 TOKEN_TAG = "o2f.work_dir_token"
 FAILURE_TAG = "o2f.failure"  # why the job stopped (FAILED or KILLED)
 FAILED_RUN_TAG = "o2f.failed_run"  # why a finished training counts as failed (o2f.failed_run's rule)
-TRACKED_CONFIG_KEYS = ["model", "train_cfg", "optim_wrapper", "param_scheduler", "scale_name"]
+TRACKED_CONFIG_KEYS = ["model", "train_cfg", "optim_wrapper", "param_scheduler", "scale"]
 # Assigner options renamed after runs had logged them (old name -> new name): Eq. 1's form and the
 # one-to-many strategy were both ``mode``.
 RENAMED_OPTIONS = {"assigner.mode": "assigner.combine", "aux_assigner.mode": "aux_assigner.strategy",
-                   "early_assigner.mode": "early_assigner.strategy"}
+                   "early_assigner.mode": "early_assigner.strategy", "scale_name": "scale"}
 prepared = {"run_id": None}  # the run prepare_run handed to this process (mlflow unsets MLFLOW_RUN_ID once read)
 
 
@@ -65,7 +65,7 @@ def tracked_params(cfg) -> dict[str, str]:
 def renamed_option(key: str) -> str:
     """A logged option's present name: a run started before a rename resumes under the new name."""
     for old, new in RENAMED_OPTIONS.items():
-        if key.endswith(f".{old}"):
+        if key == old or key.endswith(f".{old}"):
             return f"{key[:-len(old)]}{new}"
     return key
 
@@ -183,6 +183,8 @@ def tag_failed_run(tracking_uri: str, work_dir: Path) -> None:
 
 def vis_backend(tracking_uri: str, experiment: str, run_name: str, tags: dict[str, str]) -> dict:
     """The mmengine visualizer backend entry that logs this run's params, metrics and artifacts."""
+    from . import mlflow_backend  # noqa: F401  (registers ResumableMLflowVisBackend with mmdet)
+
     return dict(type="ResumableMLflowVisBackend", save_dir="mlflow", exp_name=experiment, run_name=run_name,
                 tags=tags, tracking_uri=tracking_uri, tracked_config_keys=TRACKED_CONFIG_KEYS,
                 artifact_suffix=(".json", ".log", ".py"))

@@ -13,13 +13,12 @@ from pathlib import Path
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ..datasets import load_errors  # noqa: F401  (registers NamedLoadErrors)
 from ..engine.graceful_stop import Stopped, stop_on_sigterm
 from ..engine.precision import use_precision, work_dir_precision
 from ..engine.resume import latest_checkpoint
-from ..engine.work_dir_lock import LOCK_FILE
 from ..errors import O2FError
 from . import tracking
+from .work_dir_lock import LOCK_FILE
 
 SEED_FILE = "seed"
 PREVIOUS_PREFIX = "previous-"

@@ -10,8 +10,7 @@ rule speed:
     output:
         PLAN.layout.speed_file("{experiment}"),
     params:
-        o2f=O2F,
-        args=lambda w: PLAN.speed_command(w.experiment),
+        spec=lambda w: PLAN.spec_digest(w.experiment),
     threads: TRAIN_RESOURCES["threads"]
     resources:
         gpu=min(TRAIN_RESOURCES["gpus"], 1),
@@ -20,4 +19,4 @@ rule speed:
     conda:
         ENV
     shell:
-        "{params.o2f} speed {params.args} > {log} 2>&1"
+        "{O2F} speed --experiment {wildcards.experiment} --scale {SCALE} --dag-settings {DAG_SETTINGS:q} > {log} 2>&1"

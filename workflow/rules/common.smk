@@ -1,4 +1,5 @@
 # Settings, validated before any job starts, and the experiment plan from configs/tables.yaml.
+import json
 import sys
 from pathlib import Path
 
@@ -6,7 +7,7 @@ from snakemake.utils import validate
 
 from o2f.errors import O2FError
 from o2f.pipeline.layout import load_settings
-from o2f.pipeline.plan import INDEX, Plan
+from o2f.pipeline.plan import INDEX, WHERE_SETTINGS, Plan
 
 
 configfile: "configs/pipeline.yaml"
@@ -38,7 +39,10 @@ SCALE = PLAN.scale
 REPORTS = PLAN.settings["reports_dir"]
 MLFLOW_READY = f"{PLAN.layout.work_root}/{SCALE}/.mlflow_ready"
 TRAIN_RESOURCES = PLAN.scale_settings["train"]
-# The project's own interpreter, so jobs find o2f without an activated environment.
-O2F = f"{sys.executable} -m o2f.cli"
+# What a job runs and where it writes are globals its shell command names, not params: Snakemake reruns a
+# job whose params changed, and neither the interpreter (another environment) nor the MLflow store or the
+# work root (another place) changes what a job trains. A job's params are its identity (o2f.pipeline.plan).
+O2F = f"{sys.executable} -m o2f.pipeline.cli"  # the project's own interpreter: no activated environment needed
+DAG_SETTINGS = json.dumps({key: config[key] for key in WHERE_SETTINGS}, sort_keys=True)
 # The software of every rule (used with --use-conda; by default jobs run in the project's .venv).
 ENV = "../../environment.yml"

@@ -4,11 +4,11 @@
 
 
 rule mlflow_store:
-    """Create the MLflow store and experiment once, before parallel training jobs could race on it."""
+    """Create the MLflow store and experiment once, before parallel training jobs could race on it; again
+    for another store (its params), which retrains nothing: the trainings read it as `ancient`."""
     output:
         touch(MLFLOW_READY),
     params:
-        o2f=O2F,
         uri=config["mlflow"]["tracking_uri"],
         experiment=config["mlflow"]["experiment"],
     log:
@@ -16,18 +16,18 @@ rule mlflow_store:
     conda:
         ENV
     shell:
-        "{params.o2f} mlflow-init --uri {params.uri:q} --experiment {params.experiment:q} > {log} 2>&1"
+        "{O2F} mlflow-init --uri {params.uri:q} --experiment {params.experiment:q} > {log} 2>&1"
 
 
 rule train:
     input:
         data=lambda w: PLAN.dataset_inputs(w.experiment),
-        mlflow=MLFLOW_READY,
+        mlflow=ancient(MLFLOW_READY),
     output:
         PLAN.layout.metrics_file("{experiment}", "{seed}"),
     params:
-        o2f=O2F,
-        args=lambda w: PLAN.train_command(w.experiment, int(w.seed)),
+        identity=lambda w: f"{w.experiment} seed {w.seed} at scale {SCALE}",
+        spec=lambda w: PLAN.spec_digest(w.experiment),
     threads: TRAIN_RESOURCES["threads"]
     resources:
         mem_mb=TRAIN_RESOURCES["mem_mb"],
@@ -38,23 +38,22 @@ rule train:
     conda:
         ENV
     shell:
-        "{params.o2f} train {params.args} --gpus {resources.gpu} > {log} 2>&1"
+        "{O2F} train --experiment {wildcards.experiment} --seed {wildcards.seed} --scale {SCALE} "
+        "--dag-settings {DAG_SETTINGS:q} --gpus {resources.gpu} > {log} 2>&1"
 
 
 rule evidence:
-    """A finished run's evidence (o2f/pipeline/evidence.py): what the reports read, committed. Its input is
-    `ancient`: committed evidence is not redone for a work dir that is missing, so `render` trains nothing;
-    a training that runs replaces its evidence (git shows whether it changed)."""
+    """A finished run's evidence (o2f/pipeline/evidence.py): what the reports read, committed. Committed
+    evidence without its work dir (a fresh clone) is up to date, so `render` trains nothing; a training that
+    runs here replaces its evidence (reproduction.md and git show whether it changed)."""
     input:
-        ancient(PLAN.layout.metrics_file("{experiment}", "{seed}")),
+        PLAN.layout.metrics_file("{experiment}", "{seed}"),
     output:
         PLAN.layout.evidence_file("{experiment}", "{seed}"),
-    params:
-        o2f=O2F,
-        args=lambda w: PLAN.evidence_command(w.experiment, int(w.seed)),
     log:
         f"logs/{SCALE}/evidence/{{experiment}}_seed{{seed}}.log",
     conda:
         ENV
     shell:
-        "{params.o2f} evidence {params.args} > {log} 2>&1"
+        "{O2F} evidence --experiment {wildcards.experiment} --seed {wildcards.seed} --scale {SCALE} "
+        "--dag-settings {DAG_SETTINGS:q} > {log} 2>&1"

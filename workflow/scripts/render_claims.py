@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from o2f.pipeline.plan import Plan
-from o2f.pipeline.reporting.claims import claims_frame, evaluate_claims, plot_rows, scale_note, write_claims
-from o2f.pipeline.reporting.claims_plot import plot_claims
-from o2f.pipeline.reporting.results import Results
+from o2f.reporting.claims import claims_frame, evaluate_claims, plot_rows, scale_note, write_claims
+from o2f.reporting.claims_plot import plot_claims
+from o2f.reporting.results import Results
 
 plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 seeds = plan.settings["seeds"]

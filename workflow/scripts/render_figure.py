@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from o2f.pipeline.plan import Plan
-from o2f.pipeline.reporting.figures import curves_figure, score_map_figure
-from o2f.pipeline.reporting.results import Results
+from o2f.reporting.figures import curves_figure, score_map_figure
+from o2f.reporting.results import Results
 
 plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 name = snakemake.wildcards.figure  # noqa: F821

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from o2f.pipeline.plan import Plan
-from o2f.pipeline.reporting.index import render_index
-from o2f.pipeline.reporting.results import Results
-from o2f.pipeline.reporting.scale_label import report_title, scale_descriptions
+from o2f.reporting.index import render_index
+from o2f.reporting.results import Results
+from o2f.reporting.scale_label import report_title, scale_descriptions
 
 plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 results = Results(plan)

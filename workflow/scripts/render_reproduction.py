@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from o2f.pipeline.plan import Plan
-from o2f.pipeline.reporting.reproduction import reproductions, write_reproduction
+from o2f.reporting.reproduction import reproductions, write_reproduction
 
 plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 runs = [(e, s, plan.evidence_file(e, s)) for e in plan.experiments_for() for s in plan.settings["seeds"]]

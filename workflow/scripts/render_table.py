@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from o2f.pipeline.plan import Plan
-from o2f.pipeline.reporting.results import Results
-from o2f.pipeline.reporting.tables import cells_note, table_frame, table_title, write_table
+from o2f.reporting.results import Results
+from o2f.reporting.tables import cells_note, table_frame, table_title, write_table
 
 plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 name = snakemake.wildcards.table  # noqa: F821

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import cv2
 
+from ...errors import DataError
 from .crowdhuman import is_ignore, read_odgt
-from .demo_trees import DataError
 
 
 @dataclass

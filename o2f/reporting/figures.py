@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ...work_dir import SCORE_MAPS  # noqa: E402
-from ..plan import Plan  # noqa: E402
+from ..pipeline.plan import Plan  # noqa: E402
+from ..work_dir import SCORE_MAPS  # noqa: E402
 from .results import Results  # noqa: E402
 from .scale_label import report_title, wrapped  # noqa: E402
 

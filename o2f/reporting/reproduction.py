@@ -93,7 +93,7 @@ def reproductions(root: Path, runs: list[tuple[str, int, str]]) -> list[Reproduc
 
 def write_reproduction(found: list[Reproduction], out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["**Did these runs reproduce the committed evidence?** (o2f/pipeline/reporting/reproduction.py)", "",
+    lines = ["**Did these runs reproduce the committed evidence?** (o2f/reporting/reproduction.py)", "",
              "| experiment | seed | outcome | note |", "|---|---|---|---|"]
     lines += [f"| {r.experiment} | {r.seed} | {r.outcome} | {r.note} |" for r in found]
     out.write_text("\n".join(lines) + "\n")

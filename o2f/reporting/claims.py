@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...errors import O2FError
-from ...failed_run import failed_run
-from ..plan import Claim, Plan
+from ..errors import O2FError
+from ..failed_run import failed_run
+from ..pipeline.plan import Claim, Plan
 from . import statistics as S
 from .results import Results
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..plan import Cell, Plan
+from ..pipeline.plan import Cell, Plan
 from .results import Results, Value
 from .scale_label import COMPARABLE_SCALE, report_title
 

@@ -13,7 +13,7 @@ import re
 import textwrap
 from functools import cache
 
-from ..layout import BUILTIN_DATA, DEFAULT_FAMILY, ODGT_FILES, Layout, scale_file
+from ..pipeline.layout import BUILTIN_DATA, DEFAULT_FAMILY, ODGT_FILES, Layout, scale_file
 
 COMPARABLE_SCALE = "full"  # the scale whose numbers compare with the paper's directly
 # Data roots that configs/pipeline.yaml names, in words; a root not listed is named by its path.

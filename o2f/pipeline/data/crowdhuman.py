@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import O2FError
+from ...errors import O2FError
 
 IGNORE_TAG = "mask"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..errors import O2FError
+from ...errors import DataError
 
 WHEEL_NAME = "deepforest-2.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "8c2798d8e9be7f0004b194fe207b76c1d9fff6e711b3db67b9508dcd5d00ae54"
@@ -32,10 +32,6 @@ ATTRIBUTION = (
     "Images and annotations: the DeepForest package 2.1.0 (weecology/DeepForest), MIT licence; "
     "NEON aerial imagery. Tiled and split by o2f.\n"
 )
-
-
-class DataError(O2FError):
-    """A data problem with a one-line explanation for the user."""
 
 
 @dataclass(frozen=True)

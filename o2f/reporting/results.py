@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...failed_run import failed_run
-from ..layout import EVIDENCE_RESAMPLED
-from ..plan import NMS_VARIANTS, Plan
+from ..failed_run import failed_run
+from ..pipeline.layout import EVIDENCE_RESAMPLED
+from ..pipeline.plan import NMS_VARIANTS, Plan
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,10 @@ from itertools import combinations_with_replacement
 import numpy as np
 from scipy import stats
 
-from ...errors import O2FError
-from ...failed_run import failed_run, stuck_epochs  # noqa: F401  (the rule the report applies)
+from ..bootstrap_draws import BOOTSTRAP_SEED, N_RESAMPLES, image_draws  # noqa: F401  (the draws every run shares)
+from ..errors import O2FError
+from ..failed_run import failed_run, stuck_epochs  # noqa: F401  (the rule the report applies)
 
-N_RESAMPLES = 2000  # replicates: each 2.5 % tail holds 50 of them, enough for a stable 95 % percentile interval
-BOOTSTRAP_SEED = 0  # the bootstrap's own random seed: a report rebuilt from the same runs gives the same intervals
 LEVEL = 0.95  # two-sided interval level shown in the report
 ALPHA = 0.05  # family-wise error rate for Holm's correction; one-sided level of each direction test
 EXACT_LIMIT = 200_000  # distinct (seed multiset, image multiset) pairs the exact mode enumerates at most
@@ -137,14 +136,6 @@ def _sampled_draws(n_seeds: int, n_images: int, n_resamples: int,
     seed_draws = np.random.default_rng([rng_seed, 0]).integers(0, n_seeds, size=(n_resamples, n_seeds))
     for seed_positions, images in zip(seed_draws, image_draws(n_images, n_resamples, rng_seed), strict=True):
         yield seed_positions, images, 1
-
-
-def image_draws(n_images: int, n_resamples: int = N_RESAMPLES, rng_seed: int = BOOTSTRAP_SEED) -> np.ndarray:
-    """Every replicate's image multiset (n_resamples x n_images, each row sorted), from the generator seeded
-    [rng_seed, 1]: fixed by the test set's size alone, so each run's metric on replicate r is computed once,
-    where its detections are (``o2f.pipeline.evidence``), and every claim pairs its runs on the same images."""
-    draws = np.random.default_rng([rng_seed, 1]).integers(0, n_images, size=(n_resamples, n_images))
-    return np.sort(draws, axis=1)
 
 
 def multisets(n: int) -> list[tuple[tuple[int, ...], int]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..tracking import git_commit
+from ..pipeline.tracking import git_commit
 
 CLAIM_COLUMNS = ["id", "claim", "holds if", "paper", "ours (mean)", "95% interval", "seed-only t", "n", "verdict",
                  "after Holm"]  # the last is the headline, coloured
