@@ -154,7 +154,7 @@ def test_detect_draws_and_writes_coco_results_and_reports_bad_images(repo_root, 
     out = tmp_path / "out"
     code = main(["detect", str(repo_root / O2F), str(checkpoint), str(images / "val_0001.png"),
                  str(tmp_path / "missing.jpg"), str(broken), str(images / "val_0002.png"),
-                 "--scale", "ci", "--out", str(out), "--score-thr", "0.01",
+                 "--out", str(out), "--score-thr", "0.01",  # the scale: the checkpoint's (ci)
                  "--overrides", json.dumps({"model.test_cfg.score_thr": 0.01})])  # two ci epochs: low scores
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
@@ -181,6 +181,16 @@ def test_detect_refuses_a_checkpoint_of_another_config(repo_root, trained_o2f, c
     # plain POTO has no objectness branch (as in DeFCN), so one-to-few's first extra key is named
     assert "'bbox_head.conv_objectness.weight' in the checkpoint is not in the model" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_scale_other_than_the_checkpoints_stops_in_one_line(repo_root, trained_o2f, capsys, tmp_path):
+    checkpoint, _ = trained_o2f
+    code = main(["export", str(repo_root / O2F), str(checkpoint), "--scale", "demo", "--out", str(tmp_path / "m.onnx")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == (f"o2f: error: {checkpoint} was trained at scale 'ci', not 'demo'; leave --scale out "
+                                 "or give the scale it was trained at")
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_missing_checkpoint_is_one_line(repo_root, capsys, tmp_path):

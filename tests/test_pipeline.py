@@ -189,19 +189,30 @@ def test_a_job_is_its_identity_not_where_it_runs_or_logs(repo_root, tmp_path):
 
 
 @pytest.mark.slow
-def test_render_reads_committed_evidence_and_trains_nothing(repo_root, tmp_path):
-    """A fresh clone holds the evidence and no work dir: `render` plans report jobs only, the main job
-    trains (its reproduction report compares the runs with the evidence)."""
-    work = project_copy(repo_root, tmp_path / "clone")
+def test_committed_evidence_stands_for_its_run_and_render_trains_nothing(repo_root, tmp_path):
+    """A fresh clone holds the evidence and no work dir: `render` plans report jobs only; a run without
+    evidence, or whose evidence trained another spec, trains alone (not every run beside it); the main job
+    trains the configured runs (its reproduction report compares them with the evidence)."""
+    work = project_copy(repo_root, tmp_path / "clone", own_tables=True)
     plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root), root=repo_root)
-    for experiment in plan.experiments_for():
-        write_evidence(work, "demo", experiment, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}])
+    experiments = plan.experiments_for()
+    for experiment in experiments:
+        spec = plan.experiment_spec(experiment)
+        write_evidence(work, "demo", experiment, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}], **spec)
     done = snakemake(work, "-n", "render")
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
     assert counts.get("index") == 1 and not {"train", "evidence", "data_demo_trees"} & set(counts), counts
+
+    os.remove(work / plan.evidence_file(experiments[0], 0))  # not run yet here
+    spec = yaml.safe_load((work / "configs/tables.yaml").read_text())
+    spec["experiments"][experiments[1]].setdefault("overrides", {})["optim_wrapper.optimizer.lr"] = 0.005
+    write_tables(work, spec)
+    done = snakemake(work, "-n", "render")
+    assert job_counts(done.stdout)["train"] == 2, done.stdout[-2000:]
+    assert f"experiment={experiments[0]}" in done.stdout and f"experiment={experiments[1]}" in done.stdout
     done = snakemake(work, "-n")
-    assert job_counts(done.stdout)["train"] == len(plan.experiments_for()), done.stdout[-2000:]
+    assert job_counts(done.stdout)["train"] == len(experiments), done.stdout[-2000:]
 
 
 @pytest.mark.slow

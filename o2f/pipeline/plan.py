@@ -396,8 +396,21 @@ class Plan:
     def spec_digest(self, experiment: str) -> str:
         """What a training of the experiment resolves to at this scale (config file, overrides, scale), as a
         digest: a DAG job's param, so an edited override retrains exactly that experiment and nothing else."""
-        text = json.dumps([self.experiment_spec(experiment), self.scale], sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return spec_digest(self.experiment_spec(experiment), self.scale)
+
+    def trained_elsewhere(self, experiment: str, seed: int) -> bool:
+        """Whether the run's committed evidence stands for it: the evidence is here, its work dir is not (a fresh
+        clone, another machine) and it trained the experiment's present spec. Then the DAG needs no training
+        for it; evidence of another spec is retrained."""
+        evidence = self.root / self.evidence_file(experiment, seed)
+        if (self.root / self.metrics_file(experiment, seed)).exists() or not evidence.exists():
+            return False
+        try:
+            run = json.loads(evidence.read_text())
+            trained = spec_digest({"config": run["config"], "overrides": run.get("overrides") or {}}, run["scale"])
+        except (OSError, ValueError, KeyError):
+            return False
+        return trained == self.spec_digest(experiment)
 
     def job(self, experiment: str, seed: int | None = None) -> Job:
         """One job of the experiment at this scale: what it trains (or times) and where it writes."""
@@ -433,6 +446,12 @@ class Plan:
                     rows.setdefault(f"{table}:{row}")
         tables = [t for t in [*self.tables, *self.figures] if experiment in self.experiments_for([t])]
         return {"experiment": experiment, "tables": ",".join(tables), "rows": ";".join(rows)}
+
+
+def spec_digest(spec: dict, scale: str) -> str:
+    """A digest of an experiment's spec (``{"config", "overrides"}``) at a scale."""
+    text = json.dumps([{"config": spec["config"], "overrides": spec["overrides"]}, scale], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def job_plan(scale: str | None = None, root: Path | None = None, where: dict | None = None) -> Plan:

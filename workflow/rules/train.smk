@@ -44,10 +44,12 @@ rule train:
 
 rule evidence:
     """A finished run's evidence (o2f/pipeline/evidence.py): what the reports read, committed. Committed
-    evidence without its work dir (a fresh clone) is up to date, so `render` trains nothing; a training that
-    runs here replaces its evidence (reproduction.md and git show whether it changed)."""
+    evidence of the experiment's present spec without its work dir (a fresh clone, another machine) stands
+    for the run: no training is planned for it, so `render` trains nothing and a campaign continued elsewhere
+    adds runs without redoing any. A training that runs here replaces its evidence (reproduction.md and git
+    show whether it changed)."""
     input:
-        PLAN.layout.metrics_file("{experiment}", "{seed}"),
+        lambda w: [] if PLAN.trained_elsewhere(w.experiment, int(w.seed)) else PLAN.metrics_file(w.experiment, w.seed),
     output:
         PLAN.layout.evidence_file("{experiment}", "{seed}"),
     log:
