@@ -365,3 +365,41 @@ def test_every_experiment_of_the_tables_builds(repo_root, experiment):
     root = Layout.from_settings_file("ci", repo_root).data_root(config_family(repo_root / spec["config"]))
     for split in ("train", "val", "test"):
         assert innermost_dataset(cfg[f"{split}_dataloader"]).data_root == f"{root}/"
+
+
+@pytest.mark.slow
+def test_a_demo_scale_keeps_the_backbone_a_table_varies(repo_root, monkeypatch):
+    """Table 6's ResNet-101 trains a deeper ResNet than Table 5's at demo scale, Table 7's Swin-T a small Swin
+    transformer (the neck's inputs unchanged); both build and run a demo-sized batch."""
+    import torch
+    from mmdet.registry import MODELS
+
+    import o2f.plugin  # noqa: F401
+    from o2f.pipeline.config import load_config
+
+    monkeypatch.chdir(repo_root)
+    backbones = {name: load_config(config, "demo").model.backbone for name, config in
+                 (("r50", "configs/o2f/o2f_r50_fpn_1x_coco.py"), ("r101", "configs/fcos/fcos_r101_fpn_1x_coco.py"),
+                  ("swin", "configs/o2f/o2f_swin-t_fpn_1x_coco.py"))}
+    assert (backbones["r50"].type, backbones["r50"].depth) == ("ChannelsLastResNet", 18)
+    assert (backbones["r101"].type, backbones["r101"].depth, backbones["r101"].base_channels) == (
+        "ChannelsLastResNet", 34, 32)
+    assert (backbones["swin"].type, backbones["swin"].embed_dims, backbones["swin"].init_cfg) == (
+        "SwinTransformer", 32, None)
+    for name in ("r101", "swin"):
+        outputs = MODELS.build(backbones[name])(torch.zeros(1, 3, 256, 256))
+        assert [o.shape[1] for o in outputs] == [32, 64, 128, 256] and outputs[-1].shape[-1] == 8, name
+
+
+@pytest.mark.slow
+def test_two_names_for_one_trained_model_stop_the_plan(repo_root, monkeypatch):
+    from o2f.pipeline.config import check_distinct_experiments
+
+    monkeypatch.chdir(repo_root)
+    specs = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())["experiments"]
+    check_distinct_experiments({name: specs[name] for name in ("fcos_r50_1x", "fcos_r101_1x", "fcos_swin-t_1x")},
+                               "demo")
+    with pytest.raises(O2FError) as err:
+        check_distinct_experiments({"o2f_r50_1x": specs["o2f_r50_1x"], "ours_again": specs["o2f_r50_1x"]}, "ci")
+    assert "experiments o2f_r50_1x and ours_again train the same model" in str(err.value)
+    assert "\n" not in str(err.value)

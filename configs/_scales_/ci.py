@@ -6,6 +6,7 @@ image_size = 128
 model = dict(backbone=dict(base_channels=16), neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),
              bbox_head=dict(in_channels=32, feat_channels=32,
                             norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)))
+scaled_backbones = dict(resnet101=dict(base_channels=16), swin=dict(embed_dims=16, num_heads=[1, 1, 2, 4]))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -18,6 +18,19 @@ model = dict(
                    norm_cfg=dict(type='ChannelsLastGN', num_groups=16, requires_grad=True),
                    strides=[8, 16, 32, 64], regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 1e8))))
 
+# What a table that varies the backbone trains at this scale (o2f/pipeline/config.py, use_scaled_backbone):
+# Table 6's ResNet-101 a deeper ResNet than the default, Table 7's Swin-T a small Swin transformer, both at
+# the default's width (the neck's inputs stay [32, 64, 128, 256]) and from scratch like the rest. The window
+# (4) fits the 256 px crops' feature maps (64 to 8 px); every other paper backbone becomes the default above.
+scaled_backbones = dict(
+    resnet101=dict(type='ChannelsLastResNet', depth=34, base_channels=32, num_stages=4, out_indices=(0, 1, 2, 3),
+                   frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False, style='pytorch',
+                   init_cfg=None, channels_last_outputs=True),
+    swin=dict(type='SwinTransformer', embed_dims=32, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8], window_size=4,
+              mlp_ratio=4, qkv_bias=True, drop_path_rate=0.1, patch_norm=True, out_indices=(0, 1, 2, 3),
+              frozen_stages=-1, convert_weights=False, init_cfg=None),
+)
+
 train_pipeline = [
     dict(type='CachedLoadImageFromFile'),  # the 38 tiles decoded once, not 37 times an epoch
     dict(type='LoadAnnotations', with_bbox=True),

@@ -43,7 +43,9 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
     layout = Layout.from_settings_file(scale)
     family = config_family(config_path)
     cfg = Config.fromfile(str(config_path))
+    paper_backbone = backbone_kind(cfg)
     cfg.merge_from_dict(Config.fromfile(str(scale_file(scale, family))).to_dict(), allow_list_keys=True)
+    use_scaled_backbone(cfg, paper_backbone)
     root = data_root.rstrip("/") if data_root else layout.data_root(family)
     use_data_root(cfg, root)
     if root in BUILTIN_DATA or "dataset_help" not in cfg:  # else the scale's download note
@@ -56,6 +58,20 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
         check_setting(cfg.precision)
     cfg.scale = scale
     return cfg
+
+
+def backbone_kind(cfg: Config) -> str:
+    """The kind of the experiment's own backbone: ``swin`` or ``resnet<depth>``."""
+    backbone = cfg.get("model", {}).get("backbone", {})
+    return "swin" if "Swin" in str(backbone.get("type", "")) else f"resnet{backbone.get('depth', 50)}"
+
+
+def use_scaled_backbone(cfg: Config, paper_backbone: str) -> None:
+    """A scale's stand-in for the experiment's backbone: the scale file's ``model.backbone``, unless its
+    ``scaled_backbones`` names one for this kind, so a table that varies the backbone still varies it."""
+    scaled = cfg.pop("scaled_backbones", None) or {}
+    if paper_backbone in scaled:
+        cfg.model.backbone = scaled[paper_backbone]
 
 
 def use_data_root(cfg: Config, root: str) -> None:
@@ -146,3 +162,41 @@ def check_datasets(cfg: Config) -> dict[str, str]:
         report.require_usable()
         lines[split] = report.line()
     return lines
+
+
+TRAINED_KEYS = ("model", "train_cfg", "param_scheduler", "optim_wrapper", "train_dataloader")  # what a run trains
+
+
+def trained_digest(cfg: Config) -> str:
+    """A digest of what a config trains (model, schedule, optimiser, training data), not of where it logs."""
+    import hashlib
+
+    tree = {key: cfg.to_dict().get(key) for key in TRAINED_KEYS}
+    return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def check_distinct_experiments(specs: dict[str, dict], scale: str, cache: Path | None = None) -> None:
+    """Two experiment names that train the same model on the same schedule at a scale would be one run
+    reported twice (a scale that maps two backbones to one, say): stop, naming both. ``cache`` keeps each
+    spec's digest until a file under configs/ changes, so a DAG start resolves no config twice."""
+    import hashlib
+
+    configs = sorted(Path("configs").rglob("*.py"))
+    version = hashlib.sha256(b"".join(path.read_bytes() for path in configs)).hexdigest()[:16]
+    known = {}
+    if cache and cache.exists():
+        stored = json.loads(cache.read_text())
+        known = stored.get("digests", {}) if stored.get("configs") == version else {}
+    seen: dict[str, str] = {}
+    for name, spec in specs.items():
+        key = json.dumps([spec["config"], spec.get("overrides") or {}, scale], sort_keys=True)
+        if key not in known:
+            known[key] = trained_digest(load_config(spec["config"], scale, spec.get("overrides") or None))
+        if known[key] in seen:
+            raise O2FError(f"experiments {seen[known[key]]} and {name} train the same model on the same schedule at "
+                           f"scale '{scale}'; give the scale a stand-in that keeps what their tables vary "
+                           "(configs/_scales_/, scaled_backbones) or drop one")
+        seen[known[key]] = name
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"configs": version, "digests": known}, sort_keys=True))

@@ -28,6 +28,10 @@ try:
                        "edit them there, not with --config or --configfile")
     PLAN = Plan.from_files(TABLES, config)
     PLAN.check_data_roots()
+    from o2f.pipeline.config import check_distinct_experiments
+
+    check_distinct_experiments({name: PLAN.experiment_spec(name) for name in PLAN.experiments_for()}, PLAN.scale,
+                               cache=Path(".snakemake/o2f_trained_digests.json"))
     if config["mlflow"]["tracking_uri"].startswith("http"):
         from o2f.pipeline.tracking import client
 
