@@ -276,23 +276,27 @@ def test_expression_grammar_and_linear_form():
     assert Expression("x - 0.5 * y").linear() == (0.0, {"x": 1.0, "y": -0.5})
     assert Expression("x / y").linear() is None and Expression("first(x) - last(x)").linear() is None
     assert Expression("(x - y) / 2").evaluate({"x": 5.0, "y": 1.0}) == 2.0
+    best = Expression("k7 - max(k5, k9, k3)")  # the best of several cells (Table 2's K): not linear
+    assert best.names == ["k7", "k5", "k9", "k3"] and best.linear() is None
+    assert best.evaluate({"k7": 39.0, "k5": 38.9, "k9": 38.6, "k3": 38.4}) == pytest.approx(0.1)
+    assert Expression("min(a, b, c) - max(a, b, c)").evaluate({"a": 1.0, "b": 4.0, "c": 2.5}) == -3.0
     with pytest.raises(O2FError, match="is not allowed"):
         Expression("__import__('os')")
 
 
 @pytest.mark.slow
 def test_claims_target_trains_every_claims_runs_at_the_configured_seeds(repo_root, tmp_path):
-    """`--config 'tables=[claims]' 'seeds=[0,1,2]'`: 18 experiments x 3 seeds and the claims report; the
-    seeds arrive from the command line as text."""
+    """`--config 'tables=[claims]' 'seeds=[0,1,2]'`: 51 experiments x 3 seeds at demo and the claims report;
+    the seeds arrive from the command line as text."""
     from dag import project_copy
 
     plan = plan_for(repo_root, tables=["claims"], seeds=["0", "1", "2"])
-    assert plan.settings["seeds"] == [0, 1, 2] and len(plan.experiments_for()) == 18
+    assert plan.settings["seeds"] == [0, 1, 2] and len(plan.experiments_for()) == 51
     done = snakemake(project_copy(repo_root, tmp_path / "claims"), "-n", "--cores", "2",
                      "--config", "tables=[claims]", "seeds=[0,1,2]")
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
-    assert counts["train"] == 18 * 3 and counts["claims_report"] == 1 and "table" not in counts
+    assert counts["train"] == 51 * 3 and counts["claims_report"] == 1 and "table" not in counts
 
 
 @pytest.mark.slow

@@ -36,6 +36,8 @@ FUNCTIONS: dict[str, Callable] = {
     "min": lambda c: float(_series(c, "min").min()),
 }
 
+SCALAR_FUNCTIONS: dict[str, Callable] = {"max": max, "min": min}  # over several cells' values
+
 
 class Expression:
     """A parsed comparison; ``names`` are the cells it reads."""
@@ -64,11 +66,13 @@ class Expression:
             self._check(node.operand)
             return
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS
-                and len(node.args) == 1 and not node.keywords):
-            self._check(node.args[0])
+                and (len(node.args) == 1 or node.func.id in SCALAR_FUNCTIONS) and node.args and not node.keywords):
+            for arg in node.args:
+                self._check(arg)
             return
         raise O2FError(f"comparison '{self.text}': '{ast.unparse(node)}' is not allowed (numbers, cell names, "
-                       f"+ - * /, and {', '.join(f'{f}(curve)' for f in FUNCTIONS)})")
+                       f"+ - * /, {', '.join(f'{f}(curve)' for f in FUNCTIONS)} and "
+                       f"{', '.join(f'{f}(a, b, ...)' for f in SCALAR_FUNCTIONS)})")
 
     def evaluate(self, values: Mapping[str, object]) -> float:
         """The comparison's value; a cell is a float or, for a figure's curve, a Series indexed by epoch."""
@@ -86,6 +90,8 @@ class Expression:
             return BINARY[type(node.op)](self._eval(node.left, values), self._eval(node.right, values))
         if isinstance(node, ast.UnaryOp):
             return -self._eval(node.operand, values)
+        if len(node.args) > 1:  # the best (or worst) of several cells: Table 2's K, Table 3's (T_max, T_min)
+            return SCALAR_FUNCTIONS[node.func.id](float(self._eval(arg, values)) for arg in node.args)
         return FUNCTIONS[node.func.id](self._eval(node.args[0], values))
 
     def linear(self) -> tuple[float, dict[str, float]] | None:
