@@ -129,6 +129,44 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
 
 
 @pytest.mark.slow
+def test_a_finished_campaign_moves_to_another_store_without_retraining(repo_root, tmp_path_factory, tmp_path):
+    """`o2f mlflow-move --to URI` copies each finished run (params, tags, metric histories, artifacts,
+    status) and points its work dir at the copy; the DAG against the new store trains nothing; a second
+    move changes nothing."""
+    import shutil
+
+    import mlflow
+    from o2f.pipeline.cli import main
+
+    run = local_tiny_run(repo_root, tmp_path_factory)
+    assert run.done.returncode == 0, run.done.stderr[-2000:]
+    work = tmp_path / "moved"
+    shutil.copytree(run.work, work, symlinks=True)
+    old_ids = {p.parent: p.read_text() for p in (work / "work_dirs").glob("ci/*/seed0/mlflow_run_id")}
+    assert len(old_ids) == len(TINY_EXPERIMENTS)
+    target = f"sqlite:///{tmp_path / 'server.db'}"
+    os.chdir(work)
+    try:
+        assert main(["mlflow-move", "--to", target]) == 0
+        assert main(["mlflow-move", "--to", target]) == 0  # again: finds its copies
+    finally:
+        os.chdir(repo_root)
+    source, moved = (mlflow.tracking.MlflowClient(u) for u in (f"sqlite:///{work / 'mlflow.db'}", target))
+    copies = moved.search_runs([moved.get_experiment_by_name("o2f").experiment_id])
+    assert len(copies) == len(TINY_EXPERIMENTS) and {r.info.status for r in copies} == {"FINISHED"}
+    for work_dir, old in old_ids.items():
+        new = (work_dir / "mlflow_run_id").read_text()
+        assert new != old and moved.get_run(new).data.tags["o2f.copied_from"] == old
+        assert moved.get_run(new).data.params == source.get_run(old).data.params
+        history = [(m.step, m.value) for m in moved.get_metric_history(new, "coco/nonms_bbox_mAP")]
+        assert history == [(m.step, m.value) for m in source.get_metric_history(old, "coco/nonms_bbox_mAP")]
+        assert len(history) == 2
+        assert {a.path for a in moved.list_artifacts(new)} == {a.path for a in source.list_artifacts(old)}
+    done = snakemake(work, "-n", *TINY, f'mlflow={{"tracking_uri": "{target}", "experiment": "o2f"}}')
+    assert done.returncode == 0 and "train" not in job_counts(done.stdout), done.stdout[-2000:]
+
+
+@pytest.mark.slow
 def test_a_table_or_row_reusing_a_trained_experiment_trains_nothing(repo_root, tmp_path):
     """A job's params are the experiment's identity only: a new table and a new row showing a finished
     run render reports and retrain nothing under Snakemake's default rerun triggers."""

@@ -204,6 +204,26 @@ def cmd_mlflow_init(args: argparse.Namespace) -> None:
     print(f"MLflow store {args.uri}: experiment '{args.experiment}' (id {experiment_id}) ready")
 
 
+def cmd_mlflow_move(args: argparse.Namespace) -> None:
+    from .layout import load_settings
+    from .store_move import move_runs
+
+    settings = load_settings()
+    source = args.source or settings["mlflow"]["tracking_uri"]
+    if source == args.to:
+        raise O2FError(f"--to {args.to} is the store the runs are in already")
+    work_root = Path(args.work_root or settings["work_root"])
+    experiment = args.experiment or settings["mlflow"]["experiment"]
+    moved, unfinished = move_runs(work_root, source, args.to, experiment)
+    copied = sum(m.copied for m in moved)
+    print(f"{len(moved)} finished runs under {work_root} in {args.to}: {copied} copied from {source} now, "
+          f"{len(moved) - copied} there already")
+    for work_dir in unfinished:
+        print(f"not moved (not finished; it resumes in the store it started in): {work_dir}")
+    print(f"point the DAG at it: --config 'mlflow={{\"tracking_uri\": \"{args.to}\", \"experiment\": "
+          f"\"{experiment}\"}}', or set mlflow.tracking_uri in configs/pipeline.yaml")
+
+
 def add_override_options(parser: argparse.ArgumentParser) -> None:
     from mmengine.config import DictAction
 
@@ -296,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--dynamic-batch", action="store_true", help="a batch axis of any size (default: batch 1)")
     add_override_options(ex)
     ex.set_defaults(func=cmd_export)
+
+    mv = sub.add_parser("mlflow-move", help="copy every finished run (params, tags, metric histories, artifacts) "
+                                             "to another MLflow store and point its work dir there")
+    mv.add_argument("--to", required=True, help="the new tracking store, e.g. http://127.0.0.1:5000")
+    mv.add_argument("--from", dest="source", default=None,
+                    help="the store the runs are in (default: mlflow.tracking_uri of configs/pipeline.yaml)")
+    mv.add_argument("--work-root", default=None, help="where the work dirs are (default: work_root of the settings)")
+    mv.add_argument("--experiment", default=None, help="the MLflow experiment (default: the settings')")
+    mv.set_defaults(func=cmd_mlflow_move)
 
     ml = sub.add_parser("mlflow-init", help="create the MLflow store and experiment once")
     ml.add_argument("--uri", required=True)
