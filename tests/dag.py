@@ -12,9 +12,9 @@ import yaml
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 VENV_BIN = str(Path(sys.executable).parent)
-# The tiny DAG: Hybrid-Epoch's table and Figure 5 at the ci scale, 3 trainings of 2 epochs.
+# The tiny DAG: Hybrid-Epoch's table (with ProgLoss) and Figure 5 at the ci scale, 4 trainings of 2 epochs.
 TINY = ["--config", "scale=ci", "tables=[hybrid_epoch,figure5]"]
-TINY_EXPERIMENTS = ["hybrid-epoch_r50_1x", "o2f_r50_1x", "poto_r50_1x"]
+TINY_EXPERIMENTS = ["hybrid-epoch_r50_1x", "o2f_r50_1x", "poto_r50_1x", "progloss_r50_1x"]
 
 
 def settings(repo_root, **changes) -> dict:

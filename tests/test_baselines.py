@@ -204,6 +204,40 @@ def test_hybrid_epoch_switches_assigner_at_the_configured_epoch():
     assert isinstance(head.current_assigner(), POTOAssigner)
 
 
+def test_progloss_weights_move_from_the_auxiliary_to_the_one_to_one_loss_per_iteration():
+    """YOLO26's schedule as the ProgLoss config sets it: at the first iteration the one-to-one losses weigh
+    0.2 and the auxiliary 0.8, at the last 0.9 and 0.1; halfway 0.55 and 0.45 (linear); the hook sets the
+    progress from the runner's iteration."""
+    from o2f.engine.hooks import EpochToHeadHook
+    from o2f.models.loss_schedule import linear_weight
+
+    assert (linear_weight(0.8, 0.1, 0.0), linear_weight(0.8, 0.1, 1.0)) == (0.8, 0.1)
+    assert linear_weight(0.2, 0.9, 0.5) == pytest.approx(0.55) and linear_weight(0.2, 0.9, 2.0) == 0.9
+    cfg = load_config(REPO / "configs/poto/progloss_r50_fpn_1x_coco.py", "ci")
+    plain_cfg = load_config(REPO / "configs/poto/poto-3dmf-aux-atss_r50_fpn_1x_coco.py", "ci")
+    from mmdet.registry import MODELS
+
+    torch.manual_seed(0)
+    head = MODELS.build(cfg.model).bbox_head
+    plain = MODELS.build(plain_cfg.model).bbox_head
+    plain.load_state_dict(head.state_dict())
+    feats = [torch.randn(1, 32, 16 // 2 ** i, 16 // 2 ** i) for i in range(4)]
+    gt = [InstanceData(bboxes=torch.tensor([[8.0, 8.0, 60.0, 50.0]]), labels=torch.tensor([0]))]
+    with torch.no_grad():
+        unweighted = plain.loss_by_feat(*plain(feats), gt, [{"img_shape": (128, 128)}])
+        for progress, one_to_one, aux in ((0.0, 0.2, 0.8), (1.0, 0.9, 0.1), (0.5, 0.55, 0.45)):
+            head.set_progress(progress)
+            weighted = head.loss_by_feat(*head(feats), gt, [{"img_shape": (128, 128)}])
+            for key in ("loss_cls", "loss_bbox"):
+                assert weighted[key].item() == pytest.approx(one_to_one * unweighted[key].item(), rel=1e-5)
+            assert weighted["loss_aux"].item() == pytest.approx(aux * unweighted["loss_aux"].item(), rel=1e-5)
+
+    class Runner:  # what the hook reads of mmengine's Runner
+        model, iter, max_iters = type("Model", (), {"bbox_head": head})(), 30, 120
+    EpochToHeadHook().before_train_iter(Runner, 0)
+    assert head.progress == 0.25
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("config", EXPERIMENT_CONFIGS, ids=lambda p: p.stem)
 def test_every_config_trains_one_iteration_at_ci_scale(config, in_tmp_with_data):

@@ -22,7 +22,8 @@ from .precision import recorded_precision
 
 @HOOKS.register_module()
 class EpochToHeadHook(Hook):
-    """Before each training epoch, call ``bbox_head.set_epoch(epoch, max_epochs)``.
+    """Before each training epoch, call ``bbox_head.set_epoch(epoch, max_epochs)``; before each iteration
+    ``bbox_head.set_progress(iteration / max_iterations)`` where the head has it.
 
     Epoch-dependent losses (one-to-few's T of Eq. 3, Hybrid-Epoch's weight switch) read it; a resumed
     run restores ``runner.epoch`` before this hook fires, so the schedule continues where it was.
@@ -33,6 +34,13 @@ class EpochToHeadHook(Hook):
     def before_train_epoch(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         model.bbox_head.set_epoch(runner.epoch, runner.max_epochs)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        """The training's progress (ProgLoss's per-iteration weights), from the runner's own iteration, so
+        a resumed run continues the schedule."""
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if hasattr(model.bbox_head, "set_progress"):
+            model.bbox_head.set_progress(runner.iter / max(runner.max_iters, 1))
 
 
 @HOOKS.register_module()

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from .dual_postprocess import DualPostProcessMixin
 from .fp32_loss import FP32LossMixin
+from .loss_schedule import linear_weight
 from .matching import box_loss_weights
 from .soft_labels import dynamic_soft_labels, temperature
 
@@ -70,7 +71,11 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
         for assigner in (self.assigner, self.early_assigner, self.aux_assigner):
             if hasattr(assigner, "bind_levels"):
                 assigner.bind_levels(self.strides, self.regress_ranges)
-        self.epoch, self.max_epochs = 0, 1
+        # ProgLoss: the auxiliary and one-to-one loss weights follow a per-iteration schedule (loss_schedule.py).
+        self.progressive_loss = train_cfg.get("progressive_loss")
+        if self.progressive_loss and (self.aux_assigner is None or set(self.progressive_loss) != {"aux", "one_to_one"}):
+            raise ValueError("progressive_loss needs an aux_assigner and (start, end) weights for aux and one_to_one")
+        self.epoch, self.max_epochs, self.progress = 0, 1, 0.0
 
     def _init_layers(self) -> None:
         super()._init_layers()
@@ -110,6 +115,10 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
 
     def set_epoch(self, epoch: int, max_epochs: int) -> None:
         self.epoch, self.max_epochs = epoch, max_epochs
+
+    def set_progress(self, progress: float) -> None:
+        """The training's progress, its iteration over all of them (ProgLoss's per-iteration weights)."""
+        self.progress = progress
 
     @property
     def temperature(self) -> float:
@@ -228,7 +237,12 @@ class O2FHead(FP32LossMixin, DualPostProcessMixin, FCOSHead):
                                        avg_factor=box_avg_factor)
         else:
             loss_bbox = boxes.sum() * 0
-        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, **losses), (per_image[0], owners)
+        losses = dict(loss_cls=loss_cls, loss_bbox=loss_bbox, **losses)
+        if self.progressive_loss:
+            weight = {name: linear_weight(*ends, self.progress) for name, ends in self.progressive_loss.items()}
+            losses = {key: value * weight["aux" if key == "loss_aux" else "one_to_one"]
+                      for key, value in losses.items()}
+        return losses, (per_image[0], owners)
 
     def auxiliary_loss(self, cls: Tensor, boxes: Tensor, priors: Tensor, batch_gt_instances) -> Tensor:
         """POTO's auxiliary one-to-many focal loss on sigmoid(cls) alone (DeFCN, Table 5)."""
