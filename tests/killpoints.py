@@ -5,6 +5,7 @@
     O2F_FAULT=val:E         SIGKILL itself after the first validation batch of epoch E
     O2F_FAULT=term:N        SIGTERM itself after training iteration N (Slurm's scancel)
     O2F_FAULT=corrupt:E:P   after training epoch E, overwrite the image P with bytes that do not decode
+    O2F_FAULT=nospace:E     the disk fills halfway through writing epoch_E.pth (OSError ENOSPC)
 
 A SIGKILL sent by the process itself is a `kill -9` that lands exactly there: nothing runs after it.
 Everything else is the real command (`python tests/killpoints.py train ...` is `o2f train ...`).
@@ -12,6 +13,7 @@ Everything else is the real command (`python tests/killpoints.py train ...` is `
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -47,6 +49,17 @@ class FaultHook(Hook):
 
 def install(fault: str) -> None:
     kind, *args = fault.split(":", 2)
+    if kind == "nospace":
+        put = LocalBackend.put
+
+        def half_then_full(self, obj, filepath):
+            if Path(filepath).name == f"epoch_{args[0]}.pth":
+                Path(filepath).write_bytes(obj[: len(obj) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a short write reports it
+            put(self, obj, filepath)
+
+        LocalBackend.put = half_then_full
+        return
     if kind == "checkpoint":
         put = LocalBackend.put
 

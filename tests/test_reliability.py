@@ -140,6 +140,26 @@ def test_killed_anywhere_resumes_exactly(ci_dir, reference):
 
 
 @pytest.mark.slow
+def test_a_full_disk_stops_in_one_line_and_the_rerun_resumes_exactly(ci_dir, reference):
+    """The disk fills while epoch 2's checkpoint is written: one line naming the file's folder and the free
+    space, the cut checkpoint removed, epoch 1's usable; after space is freed the rerun ends as the
+    uninterrupted run did."""
+    args = train_args(ci_dir, "full_disk", "full_disk")
+    work = ci_dir / "full_disk"
+    done = o2f(ci_dir, args, fault="nospace:2")
+    errors = [line for line in done.stderr.splitlines() if line.startswith("o2f: error: ")]  # after training's warnings
+    assert done.returncode == 2 and len(errors) == 1, done.stderr[-3000:]
+    one_line_error(errors[0], f"no space left on the device writing {work} (", "MiB free there",
+                   "the run resumes from epoch_1.pth")
+    assert not (work / "epoch_2.pth").exists() and latest_checkpoint(work) == work / "epoch_1.pth"
+    assert only_run(ci_dir, "full_disk").info.status == "FAILED"
+    last = o2f(ci_dir, args)
+    assert last.returncode == 0, last.stderr[-3000:]
+    assert read_epoch_metrics(work) == read_epoch_metrics(reference)
+    assert only_run(ci_dir, "full_disk").info.status == "FINISHED"
+
+
+@pytest.mark.slow
 def test_second_training_on_a_work_dir_stops_naming_the_holder(ci_dir, capsys, monkeypatch):
     """The second `o2f train` stops at the lock; SIGTERM (scancel) ends the first as KILLED; its lock file,
     left behind, does not block the next training."""

@@ -5,7 +5,6 @@ the weights at both ends are the config's (configs/poto/progloss_r50_fpn_1x_coco
 from __future__ import annotations
 
 
-
 def linear_weight(start: float, end: float, progress: float) -> float:
     """The weight at ``progress`` (0 at the first iteration, 1 after the last), linear from start to end."""
     progress = min(max(progress, 0.0), 1.0)

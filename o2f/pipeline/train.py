@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
@@ -15,7 +16,7 @@ from mmengine.runner import Runner
 
 from ..engine.graceful_stop import Stopped, stop_on_sigterm
 from ..engine.precision import use_precision, work_dir_precision
-from ..engine.resume import latest_checkpoint
+from ..engine.resume import complete, latest_checkpoint
 from ..errors import O2FError
 from . import tracking
 from .work_dir_lock import LOCK_FILE
@@ -131,6 +132,19 @@ def prepare_work_dir(cfg: Config, work_dir: str | Path, resume: bool, seed: int 
     run_precision(cfg, work_dir)
 
 
+def no_space(err: OSError, work_dir: Path) -> str:
+    """A full disk in one line: the file, the free space, the checkpoint a rerun resumes from. A checkpoint
+    cut short by it is removed (it would be skipped anyway) to give the space back."""
+    for path in work_dir.glob("*.pth"):
+        if not complete(path):
+            path.unlink(missing_ok=True)
+    free = shutil.disk_usage(work_dir).free / 2**20
+    resumes = latest_checkpoint(work_dir)
+    where = f"resumes from {resumes.name}" if resumes else "starts from the beginning"
+    return (f"no space left on the device writing {err.filename or work_dir} ({free:.0f} MiB free there); "
+            f"free some space and rerun: the run {where}")
+
+
 def train(cfg: Config, work_dir: str | Path, resume: bool = True, seed: int | None = None,
           mlflow: dict | None = None) -> Runner:
     """Train (resuming) and record the outcome in MLflow. Errors reach the caller as one-line O2FErrors
@@ -144,6 +158,10 @@ def train(cfg: Config, work_dir: str | Path, resume: bool = True, seed: int | No
                 tracking.tag_failed_run(mlflow["tracking_uri"], Path(work_dir))
     except Stopped as err:
         raise O2FError(str(err)) from err
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise O2FError(no_space(err, Path(work_dir))) from err
+        raise
     except O2FError as err:
         if "\n" in str(err):  # raised in a data loader worker, which wraps it in its traceback
             raise O2FError(tracking.one_line(err)) from err
