@@ -19,16 +19,20 @@ def default_scale() -> str:
     return load_settings()["scale"]
 
 
+def json_object(text: str, option: str) -> dict:
+    """A command-line option's JSON object, or one line saying what is wrong with it."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise O2FError(f"{option} is not JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise O2FError(f"{option} expects a JSON object {{key: value}}, got {text}")
+    return value
+
+
 def config_overrides(args: argparse.Namespace) -> dict:
     """The overrides of ``--overrides`` (JSON) and ``--cfg-options`` (typed by hand)."""
-    overrides = {}
-    if getattr(args, "overrides", None):
-        try:
-            overrides = json.loads(args.overrides)
-        except json.JSONDecodeError as err:
-            raise O2FError(f"--overrides is not JSON: {err}") from err
-        if not isinstance(overrides, dict):
-            raise O2FError(f"--overrides expects a JSON object {{key: value}}, got {args.overrides}")
+    overrides = json_object(args.overrides, "--overrides") if getattr(args, "overrides", None) else {}
     overrides.update(getattr(args, "cfg_options", None) or {})
     return overrides
 
@@ -36,15 +40,7 @@ def config_overrides(args: argparse.Namespace) -> dict:
 def dag_settings(args: argparse.Namespace) -> dict | None:
     """``--dag-settings``: where the DAG that started this job writes (``o2f.pipeline.plan.WHERE_SETTINGS``),
     as JSON; not part of a job's identity, so Snakemake passes it outside the rule's params."""
-    if not getattr(args, "dag_settings", None):
-        return None
-    try:
-        where = json.loads(args.dag_settings)
-    except json.JSONDecodeError as err:
-        raise O2FError(f"--dag-settings is not JSON: {err}") from err
-    if not isinstance(where, dict):
-        raise O2FError(f"--dag-settings expects a JSON object, got {args.dag_settings}")
-    return where
+    return json_object(args.dag_settings, "--dag-settings") if getattr(args, "dag_settings", None) else None
 
 
 def requested_job(args: argparse.Namespace) -> tuple[Job, dict | None]:
