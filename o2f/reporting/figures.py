@@ -48,8 +48,9 @@ def curves_figure(plan: Plan, results: Results, figure: str, out_stem: Path) -> 
 def save(fig, out_stem: Path) -> list[Path]:
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_suffix(".png"), out_stem.with_suffix(".pdf")]
-    for path in paths:
-        fig.savefig(path, dpi=130, bbox_inches="tight")
+    for path in paths:  # no creation date in the PDF: a re-render from the same evidence is byte-identical
+        metadata = {"CreationDate": None} if path.suffix == ".pdf" else {}
+        fig.savefig(path, dpi=130, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
     return paths
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -103,8 +102,7 @@ def render_index(tables: dict[str, tuple[str, Path]], figures: dict[str, tuple[s
         "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:640px}</style></head><body>",
         "<h1>One-to-Few label assignment: reproduction report</h1>",
         f"<p>Scale: <b>{html.escape(scale)}</b> · device: {html.escape(', '.join(devices) or 'unknown')} · "
-        f"git commit: <code>{html.escape(git_commit(root))}</code> · generated "
-        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}</p>",
+        f"git commit: <code>{html.escape(git_commit(root))}</code></p>",  # no clock time: a re-render is identical
         scale_setting(scale_descriptions or {}),
         contents({**({"claims": "Does the paper hold?"} if claims is not None else {}),
                   **{n: t for n, (t, _) in {**tables, **figures}.items()}}),
