@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import O2FError, run_reporting_errors
-from .job import config_overrides, default_scale, job_config, requested_job
+from .job import config_overrides, default_scale, requested_job
 from .layout import BUILTIN_DATASETS, DATA_DIR
 from .plan import Job
 
@@ -59,14 +59,14 @@ def experiment_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from .config import check_datasets
+    from .config import check_datasets, load_config
 
     job, tracking = requested_job(args)
     if job.seed is None and job.experiment:
         raise O2FError(f"training experiment {job.experiment} needs --seed")
     if not job.work_dir:
         raise O2FError("train needs --work-dir with a config of your own (an --experiment has its own)")
-    cfg = job_config(job)
+    cfg = load_config(job.config, job.scale, job.overrides or None)
     if args.launcher != "none":  # a torchrun worker: its parent holds the lock and checked the data
         data_check = json.loads(os.environ.get(DATA_CHECK_ENV, "{}"))
         train_here(cfg, job, args, mlflow_settings(job, tracking, data_check, args.tag))
@@ -130,13 +130,15 @@ def launch_distributed(gpus: int, lock_fd: int | None, work_dir: str) -> None:
 
 def cmd_evidence(args: argparse.Namespace) -> None:
     """Keep a finished run's evidence (o2f.pipeline.evidence) where the reports read it."""
+    from .config import load_config
     from .evidence import write_evidence
     from .tracking import git_commit
 
     job, _ = requested_job(args)
     identity = {"experiment": job.experiment, "seed": job.seed, "scale": job.scale, "config": job.config,
                 "overrides": job.overrides, "commit": git_commit(Path.cwd())}
-    write_evidence(Path(job.work_dir), Path(job.evidence_dir), identity, job_config(job), all_epochs=job.all_epochs)
+    cfg = load_config(job.config, job.scale, job.overrides or None)
+    write_evidence(Path(job.work_dir), Path(job.evidence_dir), identity, cfg, all_epochs=job.all_epochs)
     print(f"{job.experiment} seed {job.seed}: evidence in {job.evidence_dir}")
 
 

@@ -48,17 +48,18 @@ def requested_job(args: argparse.Namespace) -> tuple[Job, dict | None]:
     ``--work-dir``, ``--run-name``, ``--mlflow-uri`` and ``--mlflow-experiment`` win where given."""
     option = lambda name: getattr(args, name, None)  # noqa: E731  (not every command has every option)
     experiment, config = option("experiment"), option("config")
+    overrides, where = config_overrides(args), dag_settings(args)
     if experiment and config:
         raise O2FError(f"give a config ({config}) or --experiment {experiment}, not both")
     if experiment:
-        if config_overrides(args):
+        if overrides:
             raise O2FError(f"experiment {experiment} takes its overrides from configs/tables.yaml; give its "
                            "config instead to override keys by hand")
-        plan = job_plan(args.scale, where=dag_settings(args))
+        plan = job_plan(args.scale, where=where)
         job, mlflow = plan.job(experiment, option("seed")), dict(plan.settings["mlflow"])
     elif config:
         work_dir = option("work_dir")
-        job = Job(None, option("seed"), args.scale or default_scale(), config, config_overrides(args),
+        job = Job(None, option("seed"), args.scale or default_scale(), config, overrides,
                   work_dir, Path(work_dir).name if work_dir else "", {})
         mlflow = {"tracking_uri": None, "experiment": "o2f"}
     else:
@@ -67,10 +68,3 @@ def requested_job(args: argparse.Namespace) -> tuple[Job, dict | None]:
     mlflow = {"tracking_uri": option("mlflow_uri") or mlflow["tracking_uri"],
               "experiment": option("mlflow_experiment") or mlflow["experiment"]}
     return job, mlflow if mlflow["tracking_uri"] else None
-
-
-def job_config(job: Job):
-    """The job's config: its file at its scale with its overrides (``o2f.pipeline.config.load_config``)."""
-    from .config import load_config
-
-    return load_config(job.config, job.scale, job.overrides or None)
