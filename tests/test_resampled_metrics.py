@@ -212,6 +212,9 @@ def test_crowdhuman_full_set_equals_the_metric_and_the_hand_computation(tmp_path
     for item in ("mAP", "mMR", "Recall"):
         assert got[item] == pytest.approx(expected[item], abs=5e-5), item  # the metric rounds to 4 digits
     assert got == pytest.approx(resampler.mmdet_scores([0, 1, 2]), abs=1e-12)
+    with open(result_file) as handle:  # the records as a run's evidence keeps them
+        records = json.load(handle)
+    assert CrowdHumanResampler(ann_file, records).scores([0, 2, 2]) == resampler.scores([0, 2, 2])
     # By hand: by score TP (A), FP (A's duplicate), TP (B), ignored (B's region), TP (A); 5 people, 3 images.
     # recall .2 .2 .4 .6, precision 1 .5 2/3 .75; FPPI 0 1/3 1/3 1/3, miss .8 .8 .6 .4: the 7 references
     # <= .3162 first reach FPPI >= ref at the duplicate (miss .8), .5623 and 1 are never reached (last: .4).

@@ -79,13 +79,15 @@ class CrowdHumanRecallMetric(CrowdHumanMetric):
         self.recall = None
 
     def load_eval_samples(self, result_file):
-        """As mmdet's, with the dataset's class as the ground-truth tag (mmdet fixes it to "person")."""
+        """As mmdet's, with the dataset's class as the ground-truth tag (mmdet fixes it to "person"); the
+        detections from their odgt file, or as loaded from it (a run's evidence keeps them)."""
         from mmdet.evaluation.metrics.crowdhuman_metric import Image
 
         class_names = ["background", *(self.dataset_meta or {}).get("classes", ("person",))]
         gt_records = [json.loads(line) for line in get_text(self.ann_file).strip().split("\n")]
         samples = {}
-        for gt_record, pred_record in zip(gt_records, load(result_file), strict=True):
+        records = result_file if isinstance(result_file, list) else load(result_file)
+        for gt_record, pred_record in zip(gt_records, records, strict=True):
             if gt_record["ID"] != pred_record["ID"]:
                 raise ValueError("CrowdHuman evaluation needs the validation images in annotation order "
                                  "(val_dataloader.sampler.shuffle=False, the whole split)")

@@ -170,14 +170,17 @@ class CrowdHumanResampler:
     """mAP, mMR and Recall (fractions) of one run's CrowdHuman detections on a multiset of test images,
     as o2f.evaluation.dual_nms_metric.CrowdHumanRecallMetric computes them on the full set."""
 
-    def __init__(self, ann_file: str | Path, result_file: str | Path, classes: Sequence[str] = ("person",),
+    def __init__(self, ann_file: str | Path, results: str | Path | list, classes: Sequence[str] = ("person",),
                  **metric_kwargs) -> None:
+        """``results``: the detections' odgt file (mmdet's CrowdHuman format) or its records as loaded."""
         self.metric = CrowdHumanRecallMetric(ann_file=str(ann_file), **metric_kwargs)
         self.metric.dataset_meta = {"classes": tuple(classes)}
+        loaded = isinstance(results, list)
         try:
-            samples = self.metric.load_eval_samples(str(result_file))
+            samples = self.metric.load_eval_samples(results if loaded else str(results))
         except (OSError, ValueError) as err:
-            raise O2FError(f"cannot read CrowdHuman detections {result_file} against {ann_file}: {err}") from err
+            named = "of the run" if loaded else results
+            raise O2FError(f"cannot read CrowdHuman detections {named} against {ann_file}: {err}") from err
         self.image_ids = list(samples)
         self.labels, self.scores_of = [], []  # per image, in the order mmdet's matching returns them
         for image_id in self.image_ids:
