@@ -74,7 +74,7 @@ def test_default_target_is_the_headline_set_at_demo_scale(repo_root, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
     assert counts["train"] == len(plan.experiments_for()) == len(headline)
-    assert "speed" not in counts and counts["table"] == 1 and counts["demo_trees"] == 1
+    assert "speed" not in counts and counts["table"] == 1 and counts["data_demo_trees"] == 1
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakema
 PROFILE = ["--profile", "workflow/profiles/slurm"]
 # The plugin's first status check waits 40 s by default, a sensible pace on a busy cluster; not here.
 QUICK_POLL = ["--slurm-init-seconds-before-status-checks", "1"]
-SLURM_RULES = {"synthetic_shapes", "mlflow_store", "train", "evidence", "table", "figure", "claims_report", "index",
+SLURM_RULES = {"data_synthetic_shapes", "train", "evidence", "table", "figure", "claims_report", "index",
                "reproduction"}
 
 
@@ -73,22 +73,24 @@ def test_tiny_dag_runs_every_rule_as_a_slurm_job_and_reports_as_the_local_execut
     assert (work / "reports/ci/figure5.png").exists() and (work / "reports/ci/index.html").exists()
 
 
-def test_a_job_failing_inside_slurm_fails_the_dag_with_its_slurm_job_id(slurm, repo_root, tmp_path):
+def test_a_job_failing_inside_slurm_fails_the_dag_with_its_slurm_job_id(slurm, repo_root, tmp_path, synthetic_root):
+    import shutil
+
     work = project_copy(repo_root, tmp_path / "failing")
-    (work / "not_a_folder").write_text("")
-    # an MLflow store no job can create: the DAG's first job (mlflow_store) fails inside its Slurm job
-    store = f"sqlite:///{work}/not_a_folder/mlflow.db"
+    data = work / "data" / "synthetic_shapes"
+    shutil.copytree(synthetic_root, data)  # the data is there, with one image that does not decode:
+    (data / "images" / "train_0005.png").write_bytes(b"\x89PNG truncated")  # each training stops in its job
     done = snakemake(work, *PROFILE, *QUICK_POLL, "--config", "scale=ci", "tables=[figure5]",
-                     f"mlflow={{tracking_uri: '{store}', experiment: o2f}}", env=activated_env(slurm.env()))
+                     env=activated_env(slurm.env()))
     output = done.stdout + done.stderr
     assert done.returncode != 0
 
     submitted = slurm_jobs(output)
-    assert len(submitted) == 2, output[-3000:]  # mlflow_store and synthetic_shapes, nothing after them
+    assert submitted, output[-3000:]
     failed = [slurm_id for slurm_id in submitted.values() if slurm.jobs()[slurm_id][1] == "FAILED"]
-    assert len(failed) == 1, slurm.jobs()
-    assert "Error in rule mlflow_store:" in output and "Exiting because a job execution failed" in output
+    assert failed and len(failed) == len(submitted), slurm.jobs()  # the trainings, nothing after them
+    assert "Error in rule train:" in output and "Exiting because a job execution failed" in output
     assert f"SLURM-job '{failed[0]}' failed" in output and f"external_jobid: {failed[0]}" in output
     # the job's own log, shown by the profile's show-failed-logs, names the problem
-    assert f"o2f: error: MLflow tracking store {store} is unreachable" in output
-    assert not (work / "work_dirs/ci/.mlflow_ready").exists() and "rule train:" not in output
+    assert "o2f: error: image" in output and "train_0005.png does not decode" in output
+    assert "rule index:" not in output

@@ -1,5 +1,6 @@
 # Settings, validated before any job starts, and the experiment plan from configs/tables.yaml.
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -41,7 +42,6 @@ except O2FError as err:
 
 SCALE = PLAN.scale
 REPORTS = PLAN.settings["reports_dir"]
-MLFLOW_READY = f"{PLAN.layout.work_root}/{SCALE}/.mlflow_ready"
 TRAIN_RESOURCES = PLAN.scale_settings["train"]
 # What a job runs and where it writes are globals its shell command names, not params: Snakemake reruns a
 # job whose params changed, and neither the interpreter (another environment) nor the MLflow store or the

@@ -12,9 +12,11 @@ for _name, _dataset in BUILTIN_DATASETS.items():
             _dataset.inputs(),
         output:
             [f"{DATA_DIR}/{_name}/{file}" for file in _dataset.files],
+        params:
+            dataset=_name,  # a shell command reads the loop's variable when the job runs: its last value
         log:
             f"logs/data/{_name}.log",
         conda:
             ENV
         shell:
-            f"{{O2F}} prepare-data {_name} --out {DATA_DIR}/{_name} > {{log}} 2>&1"
+            "{O2F} prepare-data {params.dataset} --out {DATA_DIR}/{params.dataset} > {log} 2>&1"

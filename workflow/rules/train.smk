@@ -3,26 +3,17 @@
 # (final_metrics.json) is written only when training finished.
 
 
-rule mlflow_store:
-    """Create the MLflow store and experiment once, before parallel training jobs could race on it; again
-    for another store (its params), which retrains nothing: the trainings read it as `ancient`."""
-    output:
-        touch(MLFLOW_READY),
-    params:
-        uri=config["mlflow"]["tracking_uri"],
-        experiment=config["mlflow"]["experiment"],
-    log:
-        f"logs/{SCALE}/mlflow_store.log",
-    conda:
-        ENV
-    shell:
-        "{O2F} mlflow-init --uri {params.uri:q} --experiment {params.experiment:q} > {log} 2>&1"
+onstart:
+    # The MLflow store and experiment, created once before any job starts, so parallel training jobs never
+    # race to create them; a store is not a job of the DAG, so moving to another one reruns nothing.
+    if config["mlflow"]["tracking_uri"]:
+        shell(f"{O2F} mlflow-init --uri {shlex.quote(config['mlflow']['tracking_uri'])} "
+              f"--experiment {shlex.quote(config['mlflow']['experiment'])}")
 
 
 rule train:
     input:
         data=lambda w: PLAN.dataset_inputs(w.experiment),
-        mlflow=ancient(MLFLOW_READY),
     output:
         PLAN.layout.metrics_file("{experiment}", "{seed}"),
     params:
