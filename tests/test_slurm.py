@@ -6,7 +6,7 @@ import os
 import re
 
 import pytest
-from dag import TINY, VENV_BIN, activated_env, local_tiny_run, project_copy, results, snakemake
+from dag import TINY, TINY_EXPERIMENTS, VENV_BIN, activated_env, local_tiny_run, project_copy, results, snakemake
 from slurm_local import PACKAGES, LocalSlurm, missing_tools
 
 pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakemake runs on it
@@ -59,15 +59,15 @@ def test_tiny_dag_runs_every_rule_as_a_slurm_job_and_reports_as_the_local_execut
     submitted, finished = slurm_jobs(output), finished_rules(output)
     assert {finished[job] for job in submitted} == SLURM_RULES
     assert set(finished) - set(submitted) == {job for job, rule in finished.items() if rule == "all"}
-    assert sorted(finished[job] for job in submitted).count("train") == 3
+    assert sorted(finished[job] for job in submitted).count("train") == len(TINY_EXPERIMENTS)
     states = slurm.jobs()
     assert {states[slurm_id][1] for slurm_id in submitted.values()} == {"COMPLETED"}
 
     local = local_tiny_run(repo_root, tmp_path_factory)
     assert local.done.returncode == 0, local.done.stderr[-3000:]
     ours = results(work)
-    # the table, the claims, the reproduction note, 3 runs
-    assert sorted(ours) == sorted(local.results) and len(ours) == 3 + 2 + 1 + 3
+    # the table, the claims, the reproduction note, the runs
+    assert sorted(ours) == sorted(local.results) and len(ours) == 3 + 2 + 1 + len(TINY_EXPERIMENTS)
     for path, content in local.results.items():
         assert ours[path] == content, f"{path} differs between the Slurm and the local run"
     assert (work / "reports/ci/figure5.png").exists() and (work / "reports/ci/index.html").exists()
