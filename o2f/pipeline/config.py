@@ -7,6 +7,7 @@ experiment at once, so the experiment configs stay the paper's and are never cop
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from mmengine.config import Config
@@ -184,9 +185,11 @@ def check_distinct_experiments(specs: dict[str, dict], scale: str, cache: Path |
     configs = sorted(Path("configs").rglob("*.py"))
     version = hashlib.sha256(b"".join(path.read_bytes() for path in configs)).hexdigest()[:16]
     known = {}
-    if cache and cache.exists():
-        stored = json.loads(cache.read_text())
+    try:  # a cache another process is writing, or a broken one, is no cache
+        stored = json.loads(cache.read_text()) if cache and cache.exists() else {}
         known = stored.get("digests", {}) if stored.get("configs") == version else {}
+    except (OSError, ValueError, AttributeError):
+        known = {}
     seen: dict[str, str] = {}
     for name, spec in specs.items():
         key = json.dumps([spec["config"], spec.get("overrides") or {}, scale], sort_keys=True)
@@ -197,6 +200,8 @@ def check_distinct_experiments(specs: dict[str, dict], scale: str, cache: Path |
                            f"scale '{scale}'; give the scale a stand-in that keeps what their tables vary "
                            "(configs/_scales_/, scaled_backbones) or drop one")
         seen[known[key]] = name
-    if cache:
+    if cache:  # written whole or not at all: every job of a cluster DAG parses the Snakefile, and checks too
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"configs": version, "digests": known}, sort_keys=True))
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
+        partial.write_text(json.dumps({"configs": version, "digests": known}, sort_keys=True))
+        partial.replace(cache)
