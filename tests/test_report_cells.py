@@ -151,7 +151,11 @@ def test_titles_at_demo_scale_name_what_ran_then_the_papers_table(repo_root):
     assert report_title(plan, "table5") == (
         f"Table 5 at demo scale, ours: {trees} images. The paper's table (its values beside ours): Comparisons with "
         "end-to-end dense detectors on COCO val (ResNet-50).")
-    assert report_title(plan, "table7").startswith(f"Table 7 at demo scale, ours: {trees} images.")  # not Swin-T
+    crowns = "on aerial tree crowns (deepforest), 256-px crops, 384-px test images."
+    assert report_title(plan, "table6").startswith(  # the scale's stand-ins for ResNet-101 and Swin-T
+        f"Table 6 at demo scale, ours: ResNet-34 (32 base channels, from scratch) {crowns}")
+    assert report_title(plan, "table7").startswith(
+        f"Table 7 at demo scale, ours: Swin (32-dim embedding, depths 2-2-2-2, from scratch) {crowns}")
     assert ("ours: ResNet-18 (32 base channels, from scratch) on aerial tree crowns (deepforest) in CrowdHuman's odgt "
             "layout, 256-px crops, 384-px test images.") in report_title(plan, "table8")
     assert "ours: ResNet-18 (32 base channels, from scratch) on synthetic shapes, 128-px images." \

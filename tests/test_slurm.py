@@ -6,14 +6,25 @@ import os
 import re
 
 import pytest
-from dag import TINY, TINY_EXPERIMENTS, VENV_BIN, activated_env, local_tiny_run, project_copy, results, snakemake
+from dag import (
+    TINY,
+    TINY_EXPERIMENTS,
+    VENV_BIN,
+    activated_env,
+    local_tiny_run,
+    project_copy,
+    results,
+    snakemake,
+    tiny_copy,
+)
 from slurm_local import PACKAGES, LocalSlurm, missing_tools
 
 pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakemake runs on it
 
 PROFILE = ["--profile", "workflow/profiles/slurm"]
-# The plugin's first status check waits 40 s by default, a sensible pace on a busy cluster; not here.
-QUICK_POLL = ["--slurm-init-seconds-before-status-checks", "1"]
+# The plugin's first status check waits 40 s and Snakemake polls every 10 s by default, a sensible pace on
+# a busy cluster; not here, where each layer of the DAG would wait for the next poll.
+QUICK_POLL = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1"]
 SLURM_RULES = {"data_synthetic_shapes", "train", "evidence", "table", "figure", "claims_report", "index",
                "reproduction"}
 
@@ -51,7 +62,7 @@ def test_jobs_get_the_callers_environment(slurm, tmp_path):
 
 def test_tiny_dag_runs_every_rule_as_a_slurm_job_and_reports_as_the_local_executor(slurm, repo_root, tmp_path,
                                                                                   tmp_path_factory):
-    work = project_copy(repo_root, tmp_path / "slurm")
+    work = tiny_copy(repo_root, tmp_path / "slurm")
     done = snakemake(work, *PROFILE, *QUICK_POLL, *TINY, env=activated_env(slurm.env()))
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import O2FError, run_reporting_errors
-from .job import config_overrides, default_scale, requested_job
+from .job import default_scale, job_config, requested_job
 from .layout import BUILTIN_DATASETS, DATA_DIR
 from .plan import Job
 
@@ -51,22 +51,15 @@ def parse_tags(pairs: list[str]) -> dict[str, str]:
     return tags
 
 
-def experiment_config(args: argparse.Namespace):
-    """The config a command runs: the config file at its scale with its overrides."""
-    from .config import load_config
-
-    return load_config(args.config, args.scale, config_overrides(args) or None)
-
-
 def cmd_train(args: argparse.Namespace) -> None:
-    from .config import check_datasets, load_config
+    from .config import check_datasets
 
     job, tracking = requested_job(args)
     if job.seed is None and job.experiment:
         raise O2FError(f"training experiment {job.experiment} needs --seed")
     if not job.work_dir:
         raise O2FError("train needs --work-dir with a config of your own (an --experiment has its own)")
-    cfg = load_config(job.config, job.scale, job.overrides or None)
+    cfg = job_config(job)
     if args.launcher != "none":  # a torchrun worker: its parent holds the lock and checked the data
         data_check = json.loads(os.environ.get(DATA_CHECK_ENV, "{}"))
         train_here(cfg, job, args, mlflow_settings(job, tracking, data_check, args.tag))
@@ -130,14 +123,13 @@ def launch_distributed(gpus: int, lock_fd: int | None, work_dir: str) -> None:
 
 def cmd_evidence(args: argparse.Namespace) -> None:
     """Keep a finished run's evidence (o2f.pipeline.evidence) where the reports read it."""
-    from .config import load_config
     from .evidence import write_evidence
     from .tracking import git_commit
 
     job, _ = requested_job(args)
     identity = {"experiment": job.experiment, "seed": job.seed, "scale": job.scale, "config": job.config,
                 "overrides": job.overrides, "commit": git_commit(Path.cwd())}
-    cfg = load_config(job.config, job.scale, job.overrides or None)
+    cfg = job_config(job)
     write_evidence(Path(job.work_dir), Path(job.evidence_dir), identity, cfg, all_epochs=job.all_epochs)
     print(f"{job.experiment} seed {job.seed}: evidence in {job.evidence_dir}")
 
@@ -180,7 +172,7 @@ def cmd_detect(args: argparse.Namespace) -> None:
     from ..deploy.detect import detect
 
     args.scale = checkpoint_scale(args)
-    cfg = experiment_config(args)
+    cfg = job_config(requested_job(args)[0])
     counts = detect(cfg, args.config, args.checkpoint, args.images, args.out, score_thr=args.score_thr, nms=args.nms,
                     device=args.device or default_device())
     print(f"{counts['images']} images, {counts['detections']} detections: pictures in {Path(args.out) / 'vis'}, "
@@ -191,7 +183,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     from ..deploy.export import export_onnx
 
     args.scale = checkpoint_scale(args)
-    cfg = experiment_config(args)
+    cfg = job_config(requested_job(args)[0])
     meta = export_onnx(cfg, args.checkpoint, args.out, input_size=args.input_size, dynamic_batch=args.dynamic_batch,
                        config_path=args.config)
     height, width = meta["input_hw"]

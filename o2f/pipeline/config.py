@@ -15,7 +15,7 @@ from mmengine.config import Config
 from ..detector_classes import use_classes
 from ..engine.precision import check_setting
 from ..errors import O2FError
-from .layout import BUILTIN_DATA, Layout, config_family, scale_file
+from .layout import BUILTIN_DATA, Layout, backbone_kind, config_family, scale_file
 
 
 def check_override_keys(cfg: Config, overrides: dict) -> None:
@@ -59,12 +59,6 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
         check_setting(cfg.precision)
     cfg.scale = scale
     return cfg
-
-
-def backbone_kind(cfg: Config) -> str:
-    """The kind of the experiment's own backbone: ``swin`` or ``resnet<depth>``."""
-    backbone = cfg.get("model", {}).get("backbone", {})
-    return "swin" if "Swin" in str(backbone.get("type", "")) else f"resnet{backbone.get('depth', 50)}"
 
 
 def use_scaled_backbone(cfg: Config, paper_backbone: str) -> None:
@@ -176,32 +170,32 @@ def trained_digest(cfg: Config) -> str:
     return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def check_distinct_experiments(specs: dict[str, dict], scale: str, cache: Path | None = None) -> None:
-    """Two experiment names that train the same model on the same schedule at a scale would be one run
-    reported twice (a scale that maps two backbones to one, say): stop, naming both. ``cache`` keeps each
-    spec's digest until a file under configs/ changes, so a DAG start resolves no config twice."""
-    import hashlib
-
-    configs = sorted(Path("configs").rglob("*.py"))
-    version = hashlib.sha256(b"".join(path.read_bytes() for path in configs)).hexdigest()[:16]
+def check_distinct_experiments(plan, cache: Path | None = None) -> None:
+    """Two experiment names that train the same model on the same schedule at the plan's scale would be one
+    run reported twice (a scale that maps two backbones to one, say): stop, naming both. ``cache`` keeps the
+    trained digest of each spec (``plan.spec_digest``) until a file under configs/ changes, so a DAG start
+    resolves no config twice."""
+    configs = sorted((path.as_posix(), path.stat().st_mtime_ns, path.stat().st_size)
+                     for path in Path("configs").rglob("*.py"))
     known = {}
     try:  # a cache another process is writing, or a broken one, is no cache
         stored = json.loads(cache.read_text()) if cache and cache.exists() else {}
-        known = stored.get("digests", {}) if stored.get("configs") == version else {}
+        known = stored.get("digests", {}) if stored.get("configs") == json.loads(json.dumps(configs)) else {}
     except (OSError, ValueError, AttributeError):
         known = {}
     seen: dict[str, str] = {}
-    for name, spec in specs.items():
-        key = json.dumps([spec["config"], spec.get("overrides") or {}, scale], sort_keys=True)
+    for name in plan.experiments_for():
+        key = plan.spec_digest(name)
         if key not in known:
-            known[key] = trained_digest(load_config(spec["config"], scale, spec.get("overrides") or None))
+            spec = plan.experiment_spec(name)
+            known[key] = trained_digest(load_config(spec["config"], plan.scale, spec.get("overrides") or None))
         if known[key] in seen:
             raise O2FError(f"experiments {seen[known[key]]} and {name} train the same model on the same schedule at "
-                           f"scale '{scale}'; give the scale a stand-in that keeps what their tables vary "
+                           f"scale '{plan.scale}'; give the scale a stand-in that keeps what their tables vary "
                            "(configs/_scales_/, scaled_backbones) or drop one")
         seen[known[key]] = name
     if cache:  # written whole or not at all: every job of a cluster DAG parses the Snakefile, and checks too
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
-        partial.write_text(json.dumps({"configs": version, "digests": known}, sort_keys=True))
+        partial.write_text(json.dumps({"configs": configs, "digests": known}, sort_keys=True))
         partial.replace(cache)

@@ -43,6 +43,13 @@ def dag_settings(args: argparse.Namespace) -> dict | None:
     return json_object(args.dag_settings, "--dag-settings") if getattr(args, "dag_settings", None) else None
 
 
+def job_config(job: Job):
+    """The mmengine config a job runs: its config file at its scale with its overrides."""
+    from .config import load_config
+
+    return load_config(job.config, job.scale, job.overrides or None)
+
+
 def requested_job(args: argparse.Namespace) -> tuple[Job, dict | None]:
     """The job and its MLflow store (None: no tracking) that ``args`` ask for; the command line's
     ``--work-dir``, ``--run-name``, ``--mlflow-uri`` and ``--mlflow-experiment`` win where given."""

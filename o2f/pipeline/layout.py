@@ -147,3 +147,10 @@ class Layout:
 
     def speed_file(self, experiment: str) -> str:
         return f"{self.evidence_root}/{self.scale}/{experiment}/{SPEED}"
+
+
+def backbone_kind(cfg) -> str:
+    """The kind of an experiment config's own backbone (the key of a scale's ``scaled_backbones``):
+    ``swin`` or ``resnet<depth>``."""
+    backbone = cfg.get("model", {}).get("backbone", {})
+    return "swin" if "Swin" in str(backbone.get("type", "")) else f"resnet{backbone.get('depth', 50)}"

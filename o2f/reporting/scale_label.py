@@ -13,7 +13,7 @@ import re
 import textwrap
 from functools import cache
 
-from ..pipeline.layout import BUILTIN_DATA, DEFAULT_FAMILY, ODGT_FILES, Layout, scale_file
+from ..pipeline.layout import BUILTIN_DATA, DEFAULT_FAMILY, ODGT_FILES, Layout, backbone_kind, scale_file
 
 COMPARABLE_SCALE = "full"  # the scale whose numbers compare with the paper's directly
 # Data roots that configs/pipeline.yaml names, in words; a root not listed is named by its path.
@@ -48,7 +48,9 @@ def backbone_description(backbone: dict | None) -> str:
     name = BACKBONE_NAMES.get(kind, kind)
     name = f"{name}-{backbone['depth']}" if "depth" in backbone else name
     details = []
-    if backbone.get("base_channels", DEFAULT_BASE_CHANNELS) != DEFAULT_BASE_CHANNELS:
+    if "embed_dims" in backbone:  # a Swin: its width and its blocks per stage
+        details.append(f"{backbone['embed_dims']}-dim embedding, depths {'-'.join(map(str, backbone['depths']))}")
+    elif backbone.get("base_channels", DEFAULT_BASE_CHANNELS) != DEFAULT_BASE_CHANNELS:
         details.append(f"{backbone['base_channels']} base channels")
     if backbone.get("_delete_") and backbone.get("init_cfg", None) is None:
         details.append("from scratch")  # replaced whole, without the experiment's pretrained weights
@@ -86,30 +88,63 @@ def scale_config(scale: str, family: str):
     return Config.fromfile(str(scale_file(scale, family)))
 
 
-def scale_description(scale: str, family: str = DEFAULT_FAMILY, root: str | None = None) -> str:
+@cache
+def paper_backbone(config: str) -> str:
+    """The kind of backbone an experiment config trains at full scale (``resnet50``, ``swin``)."""
+    from mmengine.config import Config
+
+    return backbone_kind(Config.fromfile(config))
+
+
+def stand_in_kind(scale: str, family: str, kind: str) -> str | None:
+    """``kind`` where the scale trains a stand-in of its own for it (``scaled_backbones``), else None: the
+    scale's one backbone replaces it."""
+    return kind if kind in (scale_config(scale, family).get("scaled_backbones") or {}) else None
+
+
+def scale_backbone(scale: str, family: str, kind: str | None = None) -> dict | None:
+    """The backbone a scale trains for a paper backbone ``kind`` (o2f.pipeline.config.use_scaled_backbone):
+    its ``scaled_backbones`` entry, which replaces the experiment's whole, else its ``model.backbone``."""
+    cfg = scale_config(scale, family)
+    stand_in = (cfg.get("scaled_backbones") or {}).get(kind)
+    return {**stand_in, "_delete_": True} if stand_in else cfg.get("model", {}).get("backbone")
+
+
+def scale_description(scale: str, family: str = DEFAULT_FAMILY, root: str | None = None,
+                      kind: str | None = None) -> str:
     """What a family's experiments train at a scale: "ResNet-18 (32 base channels, from scratch) on aerial
     tree crowns (deepforest), 256-px crops, 384-px test images". ``root``: the family's data root as the
-    DAG runs it (default: configs/pipeline.yaml's)."""
+    DAG runs it (default: configs/pipeline.yaml's); ``kind``: the experiments' paper backbone, where the
+    scale keeps a stand-in for it."""
     cfg = scale_config(scale, family)
     root = root or Layout.from_settings_file(scale).data_root(family)
-    backbone = backbone_description(cfg.get("model", {}).get("backbone"))
+    backbone = backbone_description(scale_backbone(scale, family, kind))
     words = f"{backbone} on {dataset_description(root)}" if backbone else dataset_description(root)
     images = image_description(cfg)
     return f"{words}, {images}" if images else words
 
 
-def shown_families(plan, name: str) -> list[str]:
-    """The config families (data sets) of the runs a table or figure shows, in first-use order."""
-    return list(dict.fromkeys(plan.family(e) for e in plan.experiments_for([name]))) or [DEFAULT_FAMILY]
+def trained_setups(plan, experiments) -> dict[str, str]:
+    """What ran for the experiments, in first-use order: config family -> description, and "family (kind)"
+    for the paper backbones the scale keeps a stand-in for (Table 6's ResNet-101, Table 7's Swin)."""
+    setups = {}
+    for experiment in experiments:
+        family = plan.family(experiment)
+        config = str(plan.root / plan.experiment_spec(experiment)["config"])
+        kind = stand_in_kind(plan.scale, family, paper_backbone(config))
+        setups[f"{family} ({kind})" if kind else family] = (family, kind)
+    return {label: scale_description(plan.scale, family, plan.layout.data_root(family), kind)
+            for label, (family, kind) in setups.items()}
 
 
 def what_ran(plan, name: str) -> str:
-    """The scale's description for a table or figure; each family named where it shows several."""
-    families = shown_families(plan, name)
-    described = [scale_description(plan.scale, f, plan.layout.data_root(f)) for f in families]
-    if len(described) == 1:
-        return described[0]
-    return "; ".join(f"{family} configs: {text}" for family, text in zip(families, described, strict=True))
+    """The scale's description for a table or figure; each family (and stand-in backbone) named where it
+    shows several."""
+    described = trained_setups(plan, plan.experiments_for([name])) or {
+        DEFAULT_FAMILY: scale_description(plan.scale, DEFAULT_FAMILY, plan.layout.data_root(DEFAULT_FAMILY))}
+    if len(set(described.values())) == 1:
+        return next(iter(described.values()))
+    return "; ".join(f"{label} configs: {text}" for label, text in described.items())
 
 
 def split_title(title: str) -> tuple[str, str]:
@@ -136,8 +171,7 @@ def wrapped(title: str, width: int = FIGURE_WRAP) -> str:
 
 
 def scale_descriptions(plan) -> dict[str, str]:
-    """Config family -> what ran, for every family the configured tables train; {} at ``full``."""
+    """What ran, for every family (and stand-in backbone) the configured tables train; {} at ``full``."""
     if plan.scale == COMPARABLE_SCALE:
         return {}
-    families = dict.fromkeys(plan.family(e) for e in plan.experiments_for())
-    return {f: scale_description(plan.scale, f, plan.layout.data_root(f)) for f in families}
+    return trained_setups(plan, plan.experiments_for())

@@ -31,8 +31,7 @@ try:
     PLAN.check_data_roots()
     from o2f.pipeline.config import check_distinct_experiments
 
-    check_distinct_experiments({name: PLAN.experiment_spec(name) for name in PLAN.experiments_for()}, PLAN.scale,
-                               cache=Path(".snakemake/o2f_trained_digests.json"))
+    check_distinct_experiments(PLAN, cache=Path(".snakemake/o2f_trained_digests.json"))
     if config["mlflow"]["tracking_uri"].startswith("http"):
         from o2f.pipeline.tracking import client
 
