@@ -243,6 +243,13 @@ def test_committed_evidence_stands_for_its_run_and_render_trains_nothing(repo_ro
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
     assert counts.get("index") == 1 and not {"train", "evidence", "data_demo_trees"} & set(counts), counts
+    timed = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, tables=["table5"]), root=repo_root)
+    for experiment in timed.experiments_for():
+        write_evidence(work, "demo", experiment, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}],
+                       **timed.experiment_spec(experiment))
+    done = snakemake(work, "-n", "render", "--config", "tables=[table5]")  # its speed columns are measured here
+    counts = job_counts(done.stdout)
+    assert counts.get("speed") and not {"train", "evidence"} & set(counts), counts
 
     os.remove(work / plan.evidence_file(experiments[0], 0))  # not run yet here
     spec = yaml.safe_load((work / "configs/tables.yaml").read_text())

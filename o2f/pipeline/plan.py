@@ -366,6 +366,11 @@ class Plan:
     def metrics_files(self, tables: list[str] | None = None) -> list[str]:
         return [self.metrics_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]]
 
+    def trainings_here(self, tables: list[str] | None = None) -> list[str]:
+        """The final metrics of the runs this DAG trains: every run but those trained elsewhere."""
+        return [self.metrics_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]
+                if not self.trained_elsewhere(e, s)]
+
     def speed_file(self, experiment: str) -> str:
         return self.layout.speed_file(experiment)
 
