@@ -449,3 +449,17 @@ def test_a_run_logged_under_an_option_s_old_name_resumes_under_its_new_name(tmp_
     check_unchanged(logged, recipe(combine="multiply"), tmp_path)
     with pytest.raises(O2FError, match=r"other options \(model\.train_cfg\.assigner\.mode: 'multiply' -> 'add'\)"):
         check_unchanged(logged, recipe(combine="add"), tmp_path)
+
+
+def test_a_work_dir_whose_run_the_store_lacks_stops_naming_the_move(tmp_path):
+    """A finished campaign pointed at another store without moving it: one line that names `o2f mlflow-move`."""
+    from o2f.pipeline.tracking import RUN_ID_FILE, find_or_create_run
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / RUN_ID_FILE).write_text("0" * 32)
+    with pytest.raises(O2FError) as err:
+        find_or_create_run(uri(tmp_path), "o2f", work, "run", {})
+    assert "\n" not in str(err.value)
+    assert f"names a run that {uri(tmp_path)} does not hold" in str(err.value)
+    assert f"`o2f mlflow-move --to {uri(tmp_path)}`" in str(err.value)

@@ -96,7 +96,8 @@ def find_or_create_run(tracking_uri: str, experiment: str, work_dir: Path, run_n
             return mlflow_client.get_run(id_file.read_text().strip())
         except MlflowException as err:
             raise O2FError(f"{id_file} names a run that {tracking_uri} does not hold ({one_line(err)}); point "
-                           "--mlflow-uri at the store it was logged to, or use a new --work-dir") from err
+                           f"--mlflow-uri at the store it was logged to, copy its runs there with `o2f mlflow-move "
+                           f"--to {tracking_uri}`, or use a new --work-dir") from err
     work_dir.mkdir(parents=True, exist_ok=True)
     if not token_file.exists():
         token_file.write_text(secrets.token_hex(16))
