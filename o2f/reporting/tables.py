@@ -138,7 +138,9 @@ def cells_note(plan: Plan, table: str) -> str:
     """What the cells of a table say, at the plan's scale."""
     if plan.scale == COMPARABLE_SCALE:
         return FULL_NOTE
-    note = "Cells: our mean ± std over the seeds that finished (n), in % (speed: ms and FPS, one measurement)"
+    timed = any(c.source == "speed" for *_, c in plan.cells(table))
+    note = "Cells: our mean ± std over the seeds that finished (n), in %" + (
+        " (speed: ms and FPS, one measurement)" if timed else "")
     selector = plan.tables[table].get("reference")
     if not selector:
         return note + "."
