@@ -314,8 +314,9 @@ def test_overrides_reach_the_config_as_written(repo_root, monkeypatch):
     DictAction made "a,b" a list)."""
     import json
 
-    from o2f.pipeline.cli import build_parser, experiment_config
+    from o2f.pipeline.cli import build_parser
     from o2f.pipeline.config import load_config
+    from o2f.pipeline.job import job_config, requested_job
 
     overrides = {"val_dataloader.dataset.data_prefix.img": "images,extra/",
                  "model.backbone.out_indices": [1, 2, 3],
@@ -327,7 +328,7 @@ def test_overrides_reach_the_config_as_written(repo_root, monkeypatch):
     monkeypatch.chdir(repo_root)
     typed = build_parser().parse_args(["train", job.config, "--scale", "ci", "--work-dir", "w",
                                        "--overrides", json.dumps(overrides)])
-    for cfg in (load_config(job.config, job.scale, job.overrides), experiment_config(typed)):
+    for cfg in (load_config(job.config, job.scale, job.overrides), job_config(requested_job(typed)[0])):
         assert cfg.val_dataloader.dataset.data_prefix.img == "images,extra/"
         assert cfg.model.backbone.out_indices == [1, 2, 3]
         assert cfg.model.test_cfg.nms.to_dict() == {"type": "nms", "iou_threshold": 0.5}

@@ -93,7 +93,7 @@ def paper_backbone(config: str) -> str:
     """The kind of backbone an experiment config trains at full scale (``resnet50``, ``swin``)."""
     from mmengine.config import Config
 
-    return backbone_kind(Config.fromfile(config))
+    return backbone_kind(Config.fromfile(config, import_custom_modules=False))
 
 
 def stand_in_kind(scale: str, family: str, kind: str) -> str | None:
