@@ -179,7 +179,8 @@ def send(pid: int, how: str) -> None:
 class Schedule:
     """The next phase to hit: data first (it runs only at the DAG's start), then the phase hit least, ties
     broken by the seeded draw; a phase not seen in time counts as hit once more, so phases that come late
-    in the DAG (speed after every training) wait while the others are hit."""
+    in the DAG (speed after every training) wait while the others are hit, and the last kills go to the
+    phases not hit yet."""
 
     def __init__(self, rng: random.Random, phases: tuple[str, ...]):
         self.rng, self.phases, self.hits, self.misses = rng, phases, Counter(), Counter()
@@ -187,11 +188,14 @@ class Schedule:
     def miss(self, phase: str) -> None:
         self.misses[phase] += 1
 
-    def next(self) -> str:
+    def next(self, kills_left: int) -> str:
         if "data" in self.phases and not self.hits and not self.misses["data"]:  # the first kill
             return "data"
-        load = {p: self.hits[p] + self.misses[p] for p in self.phases}
-        return self.rng.choice([p for p in self.phases if load[p] == min(load.values())])
+        never_hit = [p for p in self.phases if not self.hits[p] and p != "data"]
+        # the last kills are kept for the phases not hit yet, which come late (speed, reports)
+        candidates = never_hit if never_hit and kills_left <= len(never_hit) else list(self.phases)
+        load = {p: self.hits[p] + self.misses[p] for p in candidates}
+        return self.rng.choice([p for p in candidates if load[p] == min(load.values())])
 
 
 def chaos_run(work: Path, dag_args: list[str], kills: int, seed: int, phases: tuple[str, ...] = PHASES,
@@ -221,7 +225,7 @@ def chaos_run(work: Path, dag_args: list[str], kills: int, seed: int, phases: tu
 def fault_one_run(work: Path, process: subprocess.Popen, schedule: Schedule, log: ChaosLog, kills: int,
                   rng: random.Random, start: float, echo) -> bool:
     """Watch one Snakemake run and kill in it as scheduled; True if Snakemake itself was killed."""
-    phase, seen_at, chosen_at, victim = schedule.next(), None, time.monotonic(), None
+    phase, seen_at, chosen_at, victim = schedule.next(kills - len(log.kills)), None, time.monotonic(), None
     while process.poll() is None:
         time.sleep(POLL_S)
         if len(log.kills) >= kills:
@@ -233,7 +237,7 @@ def fault_one_run(work: Path, process: subprocess.Popen, schedule: Schedule, log
             if now - chosen_at > PATIENCE_S:
                 schedule.miss(phase)
                 echo(f"  phase {phase}: not seen for {PATIENCE_S:.0f} s, another first")
-                phase, chosen_at = schedule.next(), now
+                phase, chosen_at = schedule.next(kills - len(log.kills)), now
             continue
         if seen_at is None:
             seen_at, victim = now, rng.choice(running[phase])
@@ -253,7 +257,7 @@ def fault_one_run(work: Path, process: subprocess.Popen, schedule: Schedule, log
         if phase == "snakemake":
             process.wait()
             return True
-        phase, seen_at, chosen_at, victim = schedule.next(), None, time.monotonic(), None
+        phase, seen_at, chosen_at, victim = schedule.next(kills - len(log.kills)), None, time.monotonic(), None
     return False
 
 
