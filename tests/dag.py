@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -16,6 +17,9 @@ VENV_BIN = str(Path(sys.executable).parent)
 # 3 trainings of 2 epochs.
 TINY = ["--config", "scale=ci", "tables=[hybrid_epoch,figure5]"]
 TINY_EXPERIMENTS = ["hybrid-epoch_r50_1x", "o2f_r50_1x", "poto_r50_1x"]
+# The suite runs on two pytest-xdist workers; the tests reading the one tiny run (local_tiny_run) share one,
+# so it trains once.
+SHARES_TINY_RUN = pytest.mark.xdist_group("tiny_dag")
 
 
 def settings(repo_root, **changes) -> dict:

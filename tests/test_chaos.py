@@ -7,7 +7,7 @@ import importlib.util
 import sys
 
 import pytest
-from dag import TINY, local_tiny_run, results, tiny_copy
+from dag import SHARES_TINY_RUN, TINY, local_tiny_run, results, tiny_copy
 
 SEED = 0  # the kills' moments, phases and signals; printed on failure, so a failure replays
 
@@ -20,6 +20,7 @@ def chaos_driver(repo_root):
 
 
 @pytest.mark.slow
+@SHARES_TINY_RUN
 def test_three_random_kills_end_as_the_uninterrupted_run(repo_root, tmp_path_factory, tmp_path):
     chaos = chaos_driver(repo_root)
     reference = local_tiny_run(repo_root, tmp_path_factory)

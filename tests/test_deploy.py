@@ -12,6 +12,8 @@ import torch
 
 pytest.importorskip("mmcv.ops")
 pytest.importorskip("onnxruntime")
+# One xdist worker for the module: its tests share one trained checkpoint.
+pytestmark = pytest.mark.xdist_group("deploy")
 
 from mmdet.structures import DetDataSample  # noqa: E402
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from dag import (
+    SHARES_TINY_RUN,
     TINY,
     TINY_EXPERIMENTS,
     fake_finished_dag,
@@ -95,6 +96,7 @@ def test_bad_settings_fail_in_one_line_before_any_job(repo_root, tmp_path):
 
 
 @pytest.mark.slow
+@SHARES_TINY_RUN
 def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root, tmp_path_factory):
     run = local_tiny_run(repo_root, tmp_path_factory)  # shared with the Slurm test, which compares to it
     work, config = run.work, TINY
@@ -129,6 +131,7 @@ def test_tiny_dag_end_to_end_reruns_nothing_and_reruns_one_deleted_job(repo_root
 
 
 @pytest.mark.slow
+@SHARES_TINY_RUN
 def test_a_finished_campaign_moves_to_another_store_without_retraining(repo_root, tmp_path_factory, tmp_path):
     """`o2f mlflow-move --to URI` copies each finished run (params, tags, metric histories, artifacts,
     status) and points its work dir at the copy; the DAG against the new store trains nothing; a second

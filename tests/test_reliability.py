@@ -29,6 +29,8 @@ from o2f.pipeline.work_dir_lock import LOCK_FILE, WorkDirLock
 from o2f.work_dir import EPOCH_METRICS, FINAL_METRICS
 
 pytest.importorskip("mmcv.ops")
+# One xdist worker for the module: its tests share one reference training.
+pytestmark = pytest.mark.xdist_group("reliability")
 
 ROOT = Path(__file__).resolve().parent.parent
 FCOS = str(ROOT / "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from dag import (
+    SHARES_TINY_RUN,
     TINY,
     TINY_EXPERIMENTS,
     VENV_BIN,
@@ -19,7 +20,9 @@ from dag import (
 )
 from slurm_local import PACKAGES, LocalSlurm, missing_tools
 
-pytestmark = pytest.mark.slow  # a Slurm cluster started for the module, Snakemake runs on it
+# A Slurm cluster started for the module (on one xdist worker), Snakemake runs on it; one test compares to the
+# tiny run.
+pytestmark = [pytest.mark.slow, SHARES_TINY_RUN]
 
 PROFILE = ["--profile", "workflow/profiles/slurm"]
 # The plugin's first status check waits 40 s and Snakemake polls every 10 s by default, a sensible pace on
