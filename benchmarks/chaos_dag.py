@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 
 from o2f.engine.resume import complete
+from o2f.pipeline.work_dir_lock import pid_alive
 from o2f.work_dir import EPOCH_METRICS, FINAL_METRICS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,13 +104,6 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def alive(pid: int) -> bool:
-    try:
-        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-
-
 def job_kind(cmd: str) -> str | None:
     """The kind of DAG job a process runs (its Python process, not the shell around it), or None."""
     if not cmd or Path(cmd.split()[0]).name in ("sh", "bash", "dash"):  # the shell around a job
@@ -168,9 +162,9 @@ def send(pid: int, how: str) -> None:
             return
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + TERM_GRACE_S
-        while alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
@@ -270,7 +264,7 @@ def processes_in(work: Path) -> list[int]:
                 cwd = os.readlink(entry / "cwd")
             except OSError:
                 continue
-            if Path(cwd).is_relative_to(work.resolve()) and alive(int(entry.name)):
+            if Path(cwd).is_relative_to(work.resolve()) and pid_alive(int(entry.name)):
                 found.append(int(entry.name))
     return found
 

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from o2f.errors import O2FError, run_reporting_errors
+from o2f.pipeline.work_dir_lock import pid_alive
 
 TOOLS = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "sinfo", "scancel")
 PACKAGES = "slurm-wlm munge"
@@ -56,15 +57,6 @@ def node_hardware() -> dict[str, str]:
     fields = dict(item.split("=", 1) for item in out.split() if "=" in item)
     fields.pop("UpTime", None)
     return fields
-
-
-def alive(pid: int) -> bool:
-    """True for a running process (a zombie, ended but not yet reaped, counts as ended)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def munge_answers() -> bool:
@@ -218,7 +210,7 @@ PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP Def
 
     def running(self, daemon: str) -> bool:
         pid = self.pid(daemon)
-        return pid is not None and alive(pid)
+        return pid is not None and pid_alive(pid)
 
     def stop(self, timeout: float = 20) -> None:
         """Cancel the jobs still queued or running, then end slurmd, slurmctld and munged (if it
@@ -229,12 +221,12 @@ PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP Def
                 self.run("scancel", *active, check=False)
         for daemon in DAEMONS:
             pid = self.pid(daemon)
-            if pid is not None and alive(pid):
+            if pid is not None and pid_alive(pid):
                 os.kill(pid, signal.SIGTERM)
                 deadline = time.monotonic() + timeout
-                while alive(pid) and time.monotonic() < deadline:
+                while pid_alive(pid) and time.monotonic() < deadline:
                     time.sleep(0.05)
-                if alive(pid):
+                if pid_alive(pid):
                     os.kill(pid, signal.SIGKILL)
             self.pid_file(daemon).unlink(missing_ok=True)
         # the node's configuration cache points into this cluster's spool directory

@@ -25,7 +25,7 @@ from o2f.engine.resume import complete, latest_checkpoint
 from o2f.errors import O2FError
 from o2f.pipeline.cli import main
 from o2f.pipeline.tracking import FAILURE_TAG
-from o2f.pipeline.work_dir_lock import LOCK_FILE, WorkDirLock
+from o2f.pipeline.work_dir_lock import LOCK_FILE, WorkDirLock, pid_alive
 from o2f.work_dir import EPOCH_METRICS, FINAL_METRICS
 
 pytest.importorskip("mmcv.ops")
@@ -80,14 +80,6 @@ def histories(root: Path, run) -> dict[str, list[tuple[int, float]]]:
     client = MlflowClient(uri(root))
     return {key: sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, key))
             for key in run.data.metrics if key not in TIMINGS}
-
-
-def running(pid: int) -> bool:
-    """Whether a process (not necessarily our child) is alive and not a zombie."""
-    try:
-        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
 
 
 def validated_epochs(work: Path) -> list[int]:
@@ -223,7 +215,7 @@ def test_training_orphaned_by_a_killed_snakemake_is_not_joined_and_its_output_ke
             again.stderr[-3000:]
     finally:
         os.kill(orphan, signal.SIGCONT)
-    while running(orphan):
+    while pid_alive(orphan):
         assert time.monotonic() < deadline, "the orphaned training did not finish"
         time.sleep(0.5)
     last = snakemake(work, *args, env=activated_env())
@@ -242,7 +234,11 @@ def test_lock_without_flock_checks_the_holder_pid_and_host(tmp_path, monkeypatch
     monkeypatch.setattr("fcntl.flock", no_flock)
     lock_file = tmp_path / LOCK_FILE
     gone = subprocess.Popen(["true"])
+    while Path(f"/proc/{gone.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.01)
+    assert not pid_alive(gone.pid)  # ended, not yet reaped: a zombie holds no work dir
     gone.wait()
+    assert pid_alive(os.getpid()) and not pid_alive(gone.pid)
     host = socket.gethostname()
     lock_file.write_text(json.dumps({"pid": gone.pid, "host": host, "started": "earlier"}))
     with WorkDirLock(tmp_path):  # stale: its holder on this host is gone

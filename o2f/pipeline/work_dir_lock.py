@@ -35,13 +35,17 @@ def read_holder(path: Path) -> dict:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether a process of this host runs; a zombie (ended, not yet reaped by its parent) counts as ended."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # it exists, owned by someone else
-    return True
+        pass  # it exists, owned by someone else
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc here: os.kill's answer
 
 
 class WorkDirLock:
