@@ -363,13 +363,16 @@ class Plan:
     def metrics_file(self, experiment: str, seed: int) -> str:
         return self.layout.metrics_file(experiment, seed)
 
+    def runs(self, tables: list[str] | None = None) -> list[tuple[str, int]]:
+        """Every (experiment, seed) the tables read."""
+        return [(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]]
+
     def metrics_files(self, tables: list[str] | None = None) -> list[str]:
-        return [self.metrics_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]]
+        return [self.metrics_file(e, s) for e, s in self.runs(tables)]
 
     def trainings_here(self, tables: list[str] | None = None) -> list[str]:
         """The final metrics of the runs this DAG trains: every run but those trained elsewhere."""
-        return [self.metrics_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]
-                if not self.trained_elsewhere(e, s)]
+        return [self.metrics_file(e, s) for e, s in self.runs(tables) if not self.trained_elsewhere(e, s)]
 
     def speed_file(self, experiment: str) -> str:
         return self.layout.speed_file(experiment)
@@ -378,7 +381,7 @@ class Plan:
         return self.layout.evidence_file(experiment, seed)
 
     def evidence_files(self, tables: list[str] | None = None) -> list[str]:
-        return [self.evidence_file(e, s) for e in self.experiments_for(tables) for s in self.settings["seeds"]]
+        return [self.evidence_file(e, s) for e, s in self.runs(tables)]
 
     def curve_experiments(self) -> set[str]:
         """Experiments a figure draws per epoch: their evidence keeps every epoch's detections."""
