@@ -9,6 +9,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# On pytest-xdist's workers (two, as pyproject.toml asks), one thread each, in the worker and in what it starts
+# (before torch is imported): two threads a worker oversubscribe the cores, and idle OpenMP threads spin.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
