@@ -35,7 +35,10 @@ def read_holder(path: Path) -> dict:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process of this host runs; a zombie (ended, not yet reaped by its parent) counts as ended."""
+    """Whether a process of this host runs; a zombie (ended, not yet reaped by its parent) counts as ended.
+    A pid below 1 names no process, so nothing is known to have ended: alive."""
+    if pid < 1:
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -44,8 +47,10 @@ def pid_alive(pid: int) -> bool:
         pass  # it exists, owned by someone else
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # ended since os.kill; or no /proc here: os.kill's answer
     except (OSError, IndexError):
-        return True  # no /proc here: os.kill's answer
+        return True
 
 
 class WorkDirLock:
