@@ -100,6 +100,28 @@ def seed_text(results: Results, cell: Cell, seed: int) -> str:
     return "" if any(v is None for v in found) else "/".join(f"{v:.2f}" for v in found)
 
 
+def failed_seeds(results: Results, cell: Cell) -> dict[int, str]:
+    """The seeds of a metric cell's runs that the failed-run rule flags (o2f/failed_run.py), and why."""
+    if cell.source != "metrics" or not cell.experiment:
+        return {}
+    return results.failed(cell.experiment)
+
+
+def with_failures(text: str, failed: dict[int, str]) -> str:
+    """A cell that keeps a failed run says so: "37.5 ± 21.5 (n=3); failed: seed 2"."""
+    return f"{text}; failed: seed {', '.join(str(s) for s in sorted(failed))}" if failed else text
+
+
+def failed_runs_note(plan: Plan, results: Results, table: str) -> str:
+    """Which runs of the table the failed-run rule flags and why; their cells keep them and say so."""
+    flagged = {(cell.experiment, seed): why
+               for *_, cell in plan.cells(table) for seed, why in failed_seeds(results, cell).items()}
+    if not flagged:
+        return ""
+    runs = "; ".join(f"{experiment} seed {seed}: {why}" for (experiment, seed), why in sorted(flagged.items()))
+    return f" Failed runs (o2f/failed_run.py), kept in their cells: {runs}."
+
+
 def table_frame(plan: Plan, results: Results, table: str, seeds: bool = False) -> pd.DataFrame:
     """The table laid out like the paper: its rows and columns, every cell as the scale calls for;
     ``seeds`` adds a column per seed and metric column ("AP(1x) [seed 0]")."""
@@ -114,11 +136,12 @@ def table_frame(plan: Plan, results: Results, table: str, seeds: bool = False) -
         for j, column in enumerate(columns):
             cell = grid[i * len(columns) + j]
             if plan.scale == COMPARABLE_SCALE:
-                record[column["name"]] = cell_text(results, cell)
+                text = cell_text(results, cell)
             else:
                 ref = None if reference is None else grid[(i if reference[0] is None else reference[0]) * len(columns)
                                                           + (j if reference[1] is None else reference[1])]
-                record[column["name"]] = relative_text(results, cell, ref)
+                text = relative_text(results, cell, ref)
+            record[column["name"]] = with_failures(text, failed_seeds(results, cell))
         if seeds:
             for j, column in enumerate(columns):
                 cell = grid[i * len(columns) + j]
