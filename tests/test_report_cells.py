@@ -21,7 +21,7 @@ from o2f.reporting.scale_label import (
     image_description,
     report_title,
 )
-from o2f.reporting.tables import cells_note, failed_runs_note, table_frame, write_table
+from o2f.reporting.tables import cells_note, runs_note, table_frame, write_table
 
 
 def write_final(work: Path, scale: str, experiment: str, seed: int, final: dict) -> None:
@@ -79,7 +79,7 @@ def test_demo_cells_compare_with_the_reference_cell_and_the_csv_keeps_each_seed(
 
 def test_a_cell_keeping_a_failed_run_says_so_and_the_note_says_why(repo_root, tmp_path):
     """FCOS seed 2's box loss sat at 1.0 for three epochs: its cell keeps the seed and names it failed; the
-    table's note gives the rule's reason; cells of healthy runs are unchanged."""
+    table's note names the runs' kind and gives the rule's reason; cells of healthy runs are unchanged."""
     plan = plan_at(repo_root, "demo", seeds=[0, 1, 2])
     for seed, ap in ((0, 0.40), (1, 0.42), (2, 0.10)):
         dead = [{"epoch": e, "loss_bbox": 1.0} for e in (1, 2, 3)] if seed == 2 else []
@@ -92,9 +92,10 @@ def test_a_cell_keeping_a_failed_run_says_so_and_the_note_says_why(repo_root, tm
     assert frame.loc[0, "AP(1x)"].endswith("(n=3); reference; failed: seed 2")
     assert frame.loc[1, "AP(1x)"].endswith("; failed: seed 2")  # the same runs without NMS
     assert "failed" not in frame.loc[2, "AP(1x)"]
-    note = failed_runs_note(plan, results, "headline")
+    note = runs_note(plan, results, "headline")
+    assert note.startswith(" Runs from: Test CPU, AMX-BF16; bf16. Failed runs (o2f/failed_run.py)")
     assert "fcos_r50_1x seed 2: loss_bbox stuck at its degenerate value 1 " in note
-    assert failed_runs_note(plan, Results(plan, root=tmp_path / "none"), "headline") == ""
+    assert runs_note(plan, Results(plan, root=tmp_path / "none"), "headline") == ""
 
 
 def test_index_shows_the_claims_first_without_the_seed_columns(tmp_path, repo_root):

@@ -112,14 +112,18 @@ def with_failures(text: str, failed: dict[int, str]) -> str:
     return f"{text}; failed: seed {', '.join(str(s) for s in sorted(failed))}" if failed else text
 
 
-def failed_runs_note(plan: Plan, results: Results, table: str) -> str:
-    """Which runs of the table the failed-run rule flags and why; their cells keep them and say so."""
+def runs_note(plan: Plan, results: Results, table: str) -> str:
+    """Where the table's runs came from (each kind: processor and precision) and which of them the failed-run
+    rule flags and why (their cells keep them and say so)."""
+    metric_cells = [cell for *_, cell in plan.cells(table) if cell.source == "metrics" and cell.experiment]
+    kinds = sorted({kind for cell in metric_cells for kind in results.kinds(cell.experiment).values()})
+    note = f" Runs from: {'; '.join(kinds)}." if kinds else ""
     flagged = {(cell.experiment, seed): why
-               for *_, cell in plan.cells(table) for seed, why in failed_seeds(results, cell).items()}
-    if not flagged:
-        return ""
-    runs = "; ".join(f"{experiment} seed {seed}: {why}" for (experiment, seed), why in sorted(flagged.items()))
-    return f" Failed runs (o2f/failed_run.py), kept in their cells: {runs}."
+               for cell in metric_cells for seed, why in failed_seeds(results, cell).items()}
+    if flagged:
+        runs = "; ".join(f"{experiment} seed {seed}: {why}" for (experiment, seed), why in sorted(flagged.items()))
+        note += f" Failed runs (o2f/failed_run.py), kept in their cells: {runs}."
+    return note
 
 
 def table_frame(plan: Plan, results: Results, table: str, seeds: bool = False) -> pd.DataFrame:
