@@ -7,7 +7,6 @@ import re
 
 import pytest
 from dag import (
-    SHARES_TINY_RUN,
     TINY,
     TINY_EXPERIMENTS,
     VENV_BIN,
@@ -20,9 +19,11 @@ from dag import (
 )
 from slurm_local import PACKAGES, LocalSlurm, missing_tools
 
-# A Slurm cluster started for the module (on one xdist worker), Snakemake runs on it; one test compares to the
-# tiny run.
-pytestmark = [pytest.mark.slow, SHARES_TINY_RUN]
+# A Slurm cluster started for the module, Snakemake runs on it. Its own xdist group, so the module's tests run
+# one after another and the cluster starts once (in a group shared with other modules pytest tore the module
+# fixture down between them and the second start met the first node's configuration cache); the test comparing
+# to the tiny run trains that run on this worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
 PROFILE = ["--profile", "workflow/profiles/slurm"]
 # The plugin's first status check waits 40 s and Snakemake polls every 10 s by default, a sensible pace on
