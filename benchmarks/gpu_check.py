@@ -179,7 +179,7 @@ def check_training(checks: Checks, name: str, cfg, device: str, work_dir: Path, 
 
 def print_speed(cfg_overrides: dict, data_root: str, device: str, images: int) -> None:
     from o2f.pipeline.speed import device_label, measure
-    from o2f.reporting.results import table_value
+    from o2f.speed_cells import table_value
 
     width, height = cfg_overrides["val_dataloader.dataset.pipeline.1.scale"]
     timing = {k: v for k, v in cfg_overrides.items() if k.startswith(("val_", "test_", "model."))}

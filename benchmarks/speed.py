@@ -10,7 +10,7 @@ import argparse
 import torch
 
 from o2f.pipeline.speed import device_label, measure
-from o2f.reporting.results import table_value
+from o2f.speed_cells import table_value
 
 MODELS_TO_TIME = {
     "FCOS (w/ NMS)": ("configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py", True),

@@ -69,7 +69,7 @@ def test_each_verdict_and_its_interval_by_hand(demo_runs):
 
     holds = found["5"]  # Ours-3convs - POTO+3DMF+Aux (ATSS) > 0
     assert holds.verdict == C.HOLDS and holds.n == 3
-    assert holds.method == "seed-only t over seeds 0, 1, 2 (no resampled detections)"
+    assert holds.method == "seed-only t over seeds 0, 1, 2 (no resampled evidence)"
     assert holds.mean == pytest.approx(2.2) and (holds.low, holds.high) == pytest.approx((2.2 - half, 2.2 + half))
     assert (holds.low, holds.high) == pytest.approx((1.7032, 2.6968), abs=1e-4)
 
@@ -219,6 +219,73 @@ def test_the_bootstrap_pairs_both_sides_on_the_same_test_images(repo_root, tmp_p
     assert outcome.verdict == C.HOLDS and outcome.p == pytest.approx(2 / (replicates + 1))
 
 
+def score_maps(level0: list[float], level1: float, boxes: list[list[float]]) -> dict:
+    """Maps of strides 8 (4 x 4) and 16 (2 x 2): ``level0`` the scores of the four stride-8 anchors whose
+    centres (4 or 12, 4 or 12) lie in [0, 16]^2, ``level1`` that of the stride-16 anchor centred at (8, 8)."""
+    score_0, score_1 = np.zeros((4, 4), np.float32), np.zeros((2, 2), np.float32)
+    score_0[:2, :2] = np.reshape(level0, (2, 2))
+    score_1[0, 0] = level1
+    return {"strides": np.array([8, 16]), "score_0": score_0, "score_1": score_1,
+            "gt_bboxes": np.array(boxes, np.float32), "temperature": np.array(0.6)}
+
+
+def test_figure6_count_of_anchors_near_an_objects_peak_by_hand():
+    from o2f.reporting.score_maps import dense_anchors, mean_over
+
+    # box [0, 16]^2 holds 4 + 1 anchor centres; peak 0.8, half 0.4: 0.8, 0.5 and 0.4 (stride 16) count, 0.39 and
+    # 0.1 do not. The box [17, 19]^2 holds no centre (they sit at 4, 12, 20, 28 and 8, 24): no count.
+    counts = dense_anchors(score_maps([0.8, 0.5, 0.39, 0.1], 0.4, [[0, 0, 16, 16], [17, 17, 19, 19]]))
+    np.testing.assert_array_equal(counts, [3.0, np.nan])
+    assert mean_over(counts) == 3.0 and mean_over(np.array([2.0, 4.0]), np.array([1, 1, 0])) == pytest.approx(10 / 3)
+
+
+def test_figure6_claim_compares_the_last_maps_with_the_first_over_seeds_and_objects(repo_root, tmp_path):
+    """Claim 30 reads one-to-few's maps: per seed, the mean count over objects after the last epoch over
+    the first. Seed 0: objects count (4, 2) then (1, 1): 1 / 3; seed 1: (3, 3) then (1, 2): 1.5 / 3."""
+    plan = plan_for(repo_root, seeds=[0, 1], tables=["figure6"])
+    boxes = [[0, 0, 16, 16], [16, 16, 32, 32]]  # the second box: the same pattern shifted one stride-16 cell
+    levels = {4: ([1, 1, 1, 1], 0.4), 3: ([1, 1, 1, 0], 0.4), 2: ([1, 1, 0, 0], 0.4), 1: ([1, 0, 0, 0], 0.4)}
+
+    def maps(first: int, second: int) -> dict:
+        one, two = score_maps(*levels[first], boxes), score_maps(*levels[second], boxes)
+        one["score_0"][2:, 2:], one["score_1"][1, 1] = two["score_0"][:2, :2], two["score_1"][0, 0]
+        return one
+
+    for seed, (early, late) in {0: ((4, 2), (1, 1)), 1: ((3, 3), (1, 2))}.items():
+        folder = write_run(tmp_path, "o2f_r50_1x", seed, [ap(10.0), ap(12.0)]).parent / "score_maps"
+        folder.mkdir()
+        np.savez(folder / "epoch_1.npz", **maps(*early))
+        np.savez(folder / "epoch_2.npz", **maps(*late))
+    outcome = outcomes_by_id(plan, Results(plan, root=tmp_path))["30"]
+    assert outcome.per_seed == pytest.approx({0: 1 / 3, 1: 0.5})
+    assert outcome.method == "bootstrap over seeds 0, 1 and 2 objects of Figure 6's image"
+    assert outcome.verdict == C.HOLDS and outcome.high <= 1.0  # every replicate: the late count below the early
+
+
+def test_the_speed_claim_resamples_the_timed_images_of_one_measurement(repo_root, tmp_path):
+    """Claim 31 (Table 5's FPS): FCOS with NMS 1000 / (14 + 2 + 1) on every image; one-to-few's forward 11,
+    12, 13 ms with 1 ms of selection: FPS 1000 / 13 at the medians, between 1000 / 14 and 1000 / 12 on any
+    multiset of the three images, so every replicate is above FCOS."""
+    import json
+
+    from o2f.speed_cells import medians
+
+    plan = plan_for(repo_root, seeds=[0, 1, 2], tables=["table5"])
+    timings = {"fcos_r50_1x": {"forward": [14, 14, 14], "post": [3, 3, 3], "nms": [1, 1, 1]},
+               "o2f_r50_1x": {"forward": [11, 12, 13], "post": [1.5, 1.5, 1.5], "nms": [0.5, 0.5, 0.5]}}
+    for experiment, per_image in timings.items():
+        path = tmp_path / plan.speed_file(experiment)
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({**medians(per_image), "per_image": per_image,
+                                    "device": "CPU (Test CPU), 1 threads"}))
+    outcome = outcomes_by_id(plan, Results(plan, root=tmp_path))["31"]
+    assert outcome.per_seed == pytest.approx({0: 1000 / 13 - 1000 / 17})
+    assert outcome.method == "bootstrap over the 3 timed images (one measurement each, no seed)"
+    assert 1000 / 14 - 1000 / 17 - 1e-9 <= outcome.low < outcome.high <= 1000 / 12 - 1000 / 17 + 1e-9
+    assert outcome.verdict == C.HOLDS and outcome.kinds == ("CPU (Test CPU), 1 threads",)
+    assert set(plan.claim_evidence_files()) >= {plan.speed_file("fcos_r50_1x"), plan.speed_file("o2f_r50_1x")}
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda c: c["cells"]["poto"].update(table="table55"), "claim 2, cell poto: no table 'table55'"),
     (lambda c: c["cells"]["poto"].update(row="POTTO"), "claim 2, cell poto: table5 has no row 'POTTO'"),
@@ -253,7 +320,7 @@ def test_claims_paper_values_follow_from_the_tables_paper_cells(repo_root):
     checked = 0
     for entry in SPEC["claims"]:
         claim = next(c for c in plan.claims if c.id == entry["id"])
-        if claim.paper is None:  # Figure 5's two, and claim 29 beyond the paper
+        if claim.paper is None:  # Figure 5's two, Figure 6's, and claim 29 beyond the paper
             continue
         values = {}
         for name, selector in entry["cells"].items():
@@ -270,7 +337,7 @@ def test_claims_paper_values_follow_from_the_tables_paper_cells(repo_root):
         else:
             assert claim.comparison.evaluate(values) == pytest.approx(claim.paper, abs=10 ** -claim.digits / 2 + 1e-9)
             checked += 1
-    assert checked == len(SPEC["claims"]) - 3
+    assert checked == len(SPEC["claims"]) - 4
 
 
 def test_expression_grammar_and_linear_form():

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("mmcv.ops")
 
 from o2f.pipeline.speed import measure  # noqa: E402
-from o2f.reporting.results import table_value  # noqa: E402
+from o2f.speed_cells import table_value  # noqa: E402
 
 FCOS = "configs/fcos/fcos_r50-caffe_fpn_gn-head-center-normbbox-centeronreg-giou_1x_coco.py"
 

@@ -71,6 +71,8 @@ class CellRef:
     curve: bool = False
     missing: str = ""
     paper: object = None  # the paper's value of this cell (a number, or text where the paper prints a pair)
+    map_epoch: str = ""  # a score-map figure's measure (``metric``) after the "first" or "last" epoch
+    source: str = "metrics"  # as Cell's: "speed" reads the speed benchmark, one measurement, no seed
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,12 @@ class Plan:
         if metric is not None and metric not in self.metrics_shown():
             raise O2FError(f"{where}: unknown metric '{metric}' (the tables show "
                            f"{', '.join(sorted(self.metrics_shown()))})")
+        if "figure" in selector and "measure" in selector:
+            figure = selector["figure"]
+            spec = self.figures.get(figure, {})
+            if spec.get("kind") != "score_maps":
+                raise O2FError(f"{where}: no figure '{figure}' of score maps in configs/tables.yaml")
+            return CellRef(spec["experiments"][0], selector["measure"], False, map_epoch=selector["epoch"]), figure
         if "figure" in selector:
             figure = selector["figure"]
             curves = {c["name"]: c["experiment"] for c in self.figures.get(figure, {}).get("curves", [])}
@@ -281,18 +289,18 @@ class Plan:
                            f"labels ({', '.join(self.tables[table].get('labels', []))}) to pick one")
         nms = nms.pop()
         cell = next((c for c in found if c.nms == nms), found[0])  # FCOS's two rows: the one showing this variant
-        if cell.source != "metrics":
-            raise O2FError(f"{where}: {table} column '{selector['column']}' is a speed measurement, not a "
-                           "metric per seed")
         if nms not in (True, False):
             raise O2FError(f"{where}: {table} shows both NMS variants; give the cell nms: true or false")
-        return CellRef(cell.experiment, metric or cell.metric, nms, missing=cell.missing, paper=cell.paper), table
+        return CellRef(cell.experiment, metric or cell.metric, nms, missing=cell.missing, paper=cell.paper,
+                       source=cell.source), table
 
     def claim(self, entry: dict) -> Claim:
         """A claim of ``configs/tables.yaml``, its cells found in the tables and its comparison checked."""
         where = f"claim {entry['id']}"
         found = {name: self.claim_cell(f"{where}, cell {name}", selector) for name, selector in entry["cells"].items()}
         cells = {name: cell for name, (cell, _) in found.items()}
+        if len({cell.source == "speed" for cell in cells.values()}) > 1:
+            raise O2FError(f"{where}: compares a speed measurement with a metric per seed")
         try:
             comparison = Expression(entry["comparison"])
             strays = [name for name in comparison.names if name not in cells]
@@ -333,10 +341,14 @@ class Plan:
         return [claim for claim in self.claims if claim.id in ids]
 
     def claim_evidence_files(self) -> list[str]:
-        """The runs the claims report reads: every claim's runs that the configured tables train."""
+        """What the claims report reads: every claim's runs that the configured tables train, and the speed
+        measurements of the claims on speed."""
         configured = set(self.experiments_for())
-        needed = dict.fromkeys(e for claim in self.claims for e in claim.experiments if e in configured)
-        return [self.evidence_file(e, s) for e in needed for s in self.settings["seeds"]]
+        cells = [cell for claim in self.claims for cell in claim.cells.values() if cell.experiment in configured]
+        runs = dict.fromkeys(c.experiment for c in cells if c.source != "speed")
+        timed = dict.fromkeys(c.experiment for c in cells if c.source == "speed")
+        return [self.evidence_file(e, s) for e in runs for s in self.settings["seeds"]] + [self.speed_file(e)
+                                                                                            for e in timed]
 
     # --- what each report reads -----------------------------------------------------------------
     def report_digest(self, name: str) -> str:

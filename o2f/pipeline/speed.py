@@ -7,7 +7,6 @@ head), decoding and score selection, and NMS on the same pre-NMS candidates. Wei
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import torch
@@ -16,6 +15,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
 from ..engine.device import device_name
+from ..speed_cells import medians
 from .config import load_config
 
 
@@ -32,8 +32,9 @@ def sync(device: str) -> None:
 
 
 def measure(config: str, scale: str, device: str, images: int = 15, warmup: int = 2,
-            overrides: dict | None = None, data_root: str | None = None) -> dict[str, float]:
-    """Median milliseconds per image: ``forward``, ``select`` (decode + threshold + top-k), ``nms``."""
+            overrides: dict | None = None, data_root: str | None = None) -> dict[str, object]:
+    """Median milliseconds per image: ``forward``, ``select`` (decode + threshold + top-k), ``nms``; and
+    ``per_image``, each timed image's forward, post-processing and NMS (a claim on speed resamples them)."""
     from mmdet.registry import MODELS
 
     import o2f.plugin  # noqa: F401
@@ -69,7 +70,4 @@ def measure(config: str, scale: str, device: str, images: int = 15, warmup: int 
             if index >= warmup:
                 for key, value in (("forward", t1 - t0), ("post", t2 - t1), ("nms", t3 - t2)):
                     timings[key].append(value * 1000)
-    forward, post, nms = (statistics.median(timings[k]) for k in ("forward", "post", "nms"))
-    # The dual evaluation runs NMS inside ``post`` for every model: subtract it to get the selection.
-    return {"forward": forward, "select": max(post - nms, 0.0), "nms": nms}
-
+    return {**medians(timings), "per_image": timings}

@@ -6,8 +6,9 @@ resolved verdict would need.
 Interval: a paired bootstrap crossed over seeds and test images (``statistics.crossed_bootstrap``): each
 replicate draws the seeds and one multiset of test images, the same images for every run of the claim,
 and reads each run's metric on them from its evidence (recomputed from its detections, at full
-precision). The seed-only Student t interval is shown beside it. Without resampled evidence (a run kept
-before runs kept their detections) the t interval decides, and the method says so.
+precision). A claim on Figure 6's maps draws the objects of the maps' image instead of test images. The
+seed-only Student t interval is shown beside it. Without resampled evidence (a run kept before runs kept
+their detections) the t interval decides, and the method says so.
 
 A run the failed-run rule flags (o2f/failed_run.py) is named; verdicts are given with and without the
 seeds it appears in, and the headline counts use the runs that did not fail. Two runs compared at one
@@ -25,13 +26,16 @@ import pandas as pd
 
 from ..errors import O2FError
 from ..failed_run import failed_run
-from ..pipeline.plan import Claim, Plan
+from ..pipeline.plan import CellRef, Claim, Plan
+from ..speed_cells import medians, table_value
 from . import statistics as S
 from .results import Results
+from .score_maps import mean_over
 
 LEVEL = S.LEVEL
 HOLDS, NOT_RESOLVED, CONTRADICTED, NOT_RUN = S.HOLDS, S.NOT_RESOLVED, S.CONTRADICTED, "not run"
 POWER = 0.8
+ONE_MEASUREMENT = 0  # the seed a speed cell's single measurement stands at, so claims pair its cells
 OPPOSITE = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 METHOD_NOTE = (f"Interval: {LEVEL:.0%} percentile interval of a paired bootstrap crossed over seeds and test images "
                f"({S.N_RESAMPLES} replicates, its random generator seeded with {S.BOOTSTRAP_SEED}): each replicate "
@@ -92,26 +96,24 @@ def check_one_kind(claim: Claim, kinds: dict[str, dict[int, str]], seeds: list[i
                            "both sides on one kind (processor and precision) or keep each kind's evidence apart")
 
 
-def bootstrap(claim: Claim, draws: dict[str, dict[int, object]], seeds: list[int], n_images: int,
-              n_resamples: int, rng_seed: int) -> S.Replicates:
-    """The crossed bootstrap over the claim's seeds and test images, from each run's resampled metrics
-    (replicate r of a run is its metric on ``statistics.image_draws``' r-th image multiset)."""
-    replicate_of = {row.tobytes(): r for r, row in enumerate(S.image_draws(n_images, n_resamples, rng_seed))}
+@dataclass(frozen=True)
+class Resampling:
+    """What a claim's crossed bootstrap draws besides its seeds: ``n_units`` units (the test images, or the
+    objects of Figure 6's image), the draws' design, the seeds each cell can be re-scored at, and each
+    cell's value on a multiset of units (``metric(cell, seed, sorted unit indices)``)."""
 
-    def metric(name: str, seed: int, images: np.ndarray):
-        values = draws[name][seed]
-        r = replicate_of[images.tobytes()]
-        return values[r] if isinstance(values, pd.DataFrame) else float(values[r])
+    units: str
+    n_units: int
+    n_resamples: int
+    rng_seed: int
+    seeds: dict[str, set[int]]
+    metric: S.Metric
+    seedless: bool = False  # one measurement with no seed (speed): the units are its only noise
 
-    return S.crossed_bootstrap(list(claim.cells), seeds, n_images, metric, claim.comparison.evaluate, n_resamples,
-                               rng_seed)
 
-
-def evaluate(claim: Claim, samples: dict[str, dict[int, object]], draws: dict[str, dict[int, object]] | None = None,
-             design: tuple[int, int, int] | None = None) -> Outcome:
+def evaluate(claim: Claim, samples: dict[str, dict[int, object]], resampling: Resampling | None = None) -> Outcome:
     """A claim from its cells' values per seed (``samples``: cell -> {seed: float or per-epoch Series}) and,
-    where the evidence has them, their values on the bootstrap's image multisets (``draws``; ``design``:
-    test images, replicates, bootstrap seed)."""
+    where the evidence allows it, the crossed bootstrap over seeds and ``resampling``'s units."""
     empty = [name for name, by_seed in samples.items() if not by_seed]
     if empty:
         cell = claim.cells[empty[0]]
@@ -131,19 +133,20 @@ def evaluate(claim: Claim, samples: dict[str, dict[int, object]], draws: dict[st
     values, used = list(per_seed.values()), list(per_seed)
     seed_low, seed_high = t_interval(values)
     mean = statistics.fmean(values)
-    has_draws = draws is not None and design is not None and all(
-        set(used) <= set(by_seed) for by_seed in draws.values())
-    if has_draws and len(used) > 1:
-        replicates = bootstrap(claim, draws, used, *design)
+    r = resampling
+    if r is not None and (len(used) > 1 or r.seedless) and all(set(used) <= s for s in r.seeds.values()):
+        replicates = S.crossed_bootstrap(list(claim.cells), used, r.n_units, r.metric, claim.comparison.evaluate,
+                                         r.n_resamples, r.rng_seed)
         low, high = S.percentile_interval(replicates, LEVEL)
         p = min(1.0, 2 * min(S.direction_p_value(replicates, claim.side, claim.threshold),
                              S.direction_p_value(replicates, OPPOSITE[claim.side], claim.threshold)))
-        method = f"bootstrap over seeds {', '.join(map(str, used))} and {design[0]} test images"
+        method = (f"bootstrap over the {r.n_units} {r.units} (one measurement each, no seed)" if r.seedless else
+                  f"bootstrap over seeds {', '.join(map(str, used))} and {r.n_units} {r.units}")
         if replicates.undefined:
-            note = "; ".join(filter(None, [note, f"{replicates.undefined} replicates undefined (divide by zero)"]))
+            note = "; ".join(filter(None, [note, f"{replicates.undefined} replicates undefined"]))
     else:
         low, high, p = seed_low, seed_high, t_p_value(values, claim)
-        method = (f"seed-only t over seeds {', '.join(map(str, used))} (no resampled detections)" if len(used) > 1
+        method = (f"seed-only t over seeds {', '.join(map(str, used))} (no resampled evidence)" if len(used) > 1
                   else f"one seed ({used[0]}): no interval")
     if len(shared) < max(len(by_seed) for by_seed in samples.values()):
         method += " (the seeds all its runs share)"
@@ -173,24 +176,66 @@ def claim_samples(plan: Plan, results: Results, claim: Claim) -> tuple[dict[str,
         if cell.experiment not in configured:
             return {}, (f"needs {cell.experiment}, which the configured tables do not train "
                         f"(add: {', '.join(claim.sources)})")
-    return {name: (results.seed_curves if cell.curve else results.seed_values)(cell.experiment, cell.metric, cell.nms)
-            for name, cell in claim.cells.items()}, ""
+    return {name: cell_values(results, cell) for name, cell in claim.cells.items()}, ""
 
 
-def claim_draws(results: Results, claim: Claim, seeds: list[int]) -> tuple[dict | None, tuple | None]:
-    """The cells' bootstrap values per seed and the design they share; (None, None) where a run lacks them."""
-    designs = {tuple(sorted((results.bootstrap(cell.experiment, s) or {}).items())) for cell in claim.cells.values()
-               for s in seeds}
+def cell_values(results: Results, cell: CellRef) -> dict[int, object]:
+    """One cell per seed: a final metric, a per-epoch curve, or a score-map measure (its mean over objects)."""
+    if cell.map_epoch:
+        return {seed: mean_over(counts) for seed, counts in results.seed_map_counts(cell.experiment,
+                                                                                   cell.map_epoch).items()}
+    if cell.source == "speed":
+        run = results.speed_run(cell.experiment)
+        return {} if run is None else {ONE_MEASUREMENT: table_value(run, cell.metric, cell.nms)}
+    return (results.seed_curves if cell.curve else results.seed_values)(cell.experiment, cell.metric, cell.nms)
+
+
+def claim_resampling(results: Results, claim: Claim, seeds: list[int]) -> Resampling | None:
+    """The units the claim's bootstrap draws: the objects of Figure 6's image for a score-map claim, else
+    the test images of its runs' resampled evidence; None where a run lacks them."""
+    cells = claim.cells.values()
+    if all(cell.source == "speed" for cell in cells):  # the plan keeps speed apart from metrics
+        runs = {name: results.speed_run(cell.experiment) or {} for name, cell in claim.cells.items()}
+        sizes = {len(run["per_image"]["forward"]) if "per_image" in run else 0 for run in runs.values()}
+        if len(sizes) != 1 or not min(sizes):
+            return None
+
+        def timed(name: str, _seed: int, images: np.ndarray) -> float:
+            cell = claim.cells[name]
+            parts = {k: np.asarray(v)[images] for k, v in runs[name]["per_image"].items()}
+            return table_value(medians(parts), cell.metric, cell.nms)
+
+        return Resampling("timed images", sizes.pop(), S.N_RESAMPLES, S.BOOTSTRAP_SEED,
+                          {name: {ONE_MEASUREMENT} for name in runs}, timed, seedless=True)
+    if any(cell.map_epoch for cell in cells):
+        counts = {name: results.seed_map_counts(cell.experiment, cell.map_epoch) for name, cell in claim.cells.items()}
+        sizes = {len(c) for by_seed in counts.values() for c in by_seed.values()}
+        if not all(cell.map_epoch for cell in cells) or len(sizes) != 1:
+            return None
+        return Resampling("objects of Figure 6's image", sizes.pop(), S.N_RESAMPLES, S.BOOTSTRAP_SEED,
+                          {name: set(by_seed) for name, by_seed in counts.items()},
+                          lambda name, seed, objects: mean_over(counts[name][seed], objects))
+    designs = {tuple(sorted((results.bootstrap(cell.experiment, s) or {}).items())) for cell in cells for s in seeds}
     if len(designs) != 1 or not next(iter(designs)):
-        return None, None
+        return None
     design = dict(next(iter(designs)))
     if "n_images" not in design:
-        return None, None
+        return None
     draws = {name: results.seed_draws(cell.experiment, cell.metric, cell.nms, cell.curve)
              for name, cell in claim.cells.items()}
     if any(not d for d in draws.values()):
-        return None, None
-    return draws, (design["n_images"], design["n_resamples"], design["rng_seed"])
+        return None
+    replicate_of = {row.tobytes(): r for r, row in enumerate(S.image_draws(design["n_images"], design["n_resamples"],
+                                                                           design["rng_seed"]))}
+
+    def metric(name: str, seed: int, images: np.ndarray):
+        """Replicate r of a run is its metric on ``image_draws``' r-th image multiset."""
+        values = draws[name][seed]
+        r = replicate_of[images.tobytes()]
+        return values[r] if isinstance(values, pd.DataFrame) else float(values[r])
+
+    return Resampling("test images", design["n_images"], design["n_resamples"], design["rng_seed"],
+                      {name: set(by_seed) for name, by_seed in draws.items()}, metric)
 
 
 def failed_runs(results: Results, claim: Claim, samples: dict[str, dict[int, object]]) -> dict[tuple[str, int], str]:
@@ -198,9 +243,11 @@ def failed_runs(results: Results, claim: Claim, samples: dict[str, dict[int, obj
     run's own record), or a final value far below its experiment's other seeds."""
     found = {}
     for name, cell in claim.cells.items():
+        if cell.source == "speed":
+            continue
         for seed, reason in results.failed(cell.experiment).items():
             found[(cell.experiment, seed)] = reason
-        if cell.curve:
+        if cell.curve or cell.map_epoch:
             continue
         worst = 100.0 if cell.metric.endswith("mMR") else 0.0
         for seed, value in samples[name].items():
@@ -216,20 +263,30 @@ def evaluate_claim(plan: Plan, results: Results, claim: Claim) -> Outcome:
     if not samples:
         return Outcome(claim, NOT_RUN, note=why)
     seeds = sorted(set().union(*(set(by_seed) for by_seed in samples.values())))
-    check_one_kind(claim, {name: results.kinds(cell.experiment) for name, cell in claim.cells.items()}, seeds)
-    kinds = tuple(sorted({k for cell in claim.cells.values() for k in results.kinds(cell.experiment).values()}))
-    draws, design = claim_draws(results, claim, seeds)
-    every_run = evaluate(claim, samples, draws, design)
+    kinds_of = {name: cell_kinds(results, cell) for name, cell in claim.cells.items()}
+    check_one_kind(claim, kinds_of, seeds)
+    kinds = tuple(sorted({k for by_seed in kinds_of.values() for k in by_seed.values()}))
+    resampling = claim_resampling(results, claim, seeds)
+    every_run = evaluate(claim, samples, resampling)
     failed = failed_runs(results, claim, samples)
     if not failed:
         return replace(every_run, kinds=kinds)
     bad_seeds = {seed for _, seed in failed}
     kept = {name: {s: v for s, v in by_seed.items() if s not in bad_seeds} for name, by_seed in samples.items()}
-    outcome = evaluate(claim, kept, draws, design)
+    outcome = evaluate(claim, kept, resampling)
     excluded = tuple(f"{experiment} seed {seed}: {reason}" for (experiment, seed), reason in sorted(failed.items()))
     return replace(outcome, excluded=excluded, kinds=kinds,
                    all_runs=f"{every_run.verdict}: {fmt(every_run.mean, claim.digits)} "
                             f"[{fmt(every_run.low, claim.digits)}, {fmt(every_run.high, claim.digits)}]")
+
+
+def cell_kinds(results: Results, cell: CellRef) -> dict[int, str]:
+    """The kind each of a cell's values came from: its runs' (processor and precision), or the device its
+    speed was measured on."""
+    if cell.source == "speed":
+        run = results.speed_run(cell.experiment)
+        return {} if run is None else {ONE_MEASUREMENT: run.get("device", "unknown")}
+    return results.kinds(cell.experiment)
 
 
 def adjust(outcomes: list[Outcome]) -> list[Outcome]:
@@ -266,7 +323,7 @@ def relative_reading(plan: Plan, results: Results, outcome: Outcome) -> Outcome:
     paper_effect = claim.paper
     if claim.relative_to and outcome.mean is not None and claim.paper is not None:
         cell = claim.cells[claim.relative_to]
-        ours_ref = results.value(cell.experiment, cell.metric, cell.nms).mean
+        ours_ref = results.cell_value(cell.experiment, cell.metric, cell.nms, cell.source).mean
         paper_ref = cell.paper if isinstance(cell.paper, int | float) else None
         if ours_ref and paper_ref:
             paper_effect = claim.paper / paper_ref * ours_ref

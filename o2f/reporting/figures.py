@@ -15,6 +15,7 @@ from ..pipeline.plan import Plan  # noqa: E402
 from ..work_dir import SCORE_MAPS  # noqa: E402
 from .results import Results  # noqa: E402
 from .scale_label import report_title, wrapped  # noqa: E402
+from .score_maps import epoch_files  # noqa: E402
 
 
 def curves_figure(plan: Plan, results: Results, figure: str, out_stem: Path) -> list[Path]:
@@ -122,7 +123,7 @@ def score_map_figure(plan: Plan, results: Results, figure: str, out_stem: Path) 
     experiment = spec["experiments"][0]
     seed = plan.settings["seeds"][0]
     folder = results.root / plan.layout.evidence_dir(experiment, seed) / SCORE_MAPS
-    files = sorted(folder.glob("epoch_*.npz"), key=lambda p: int(p.stem.split("_")[1]))
+    files = epoch_files(folder)
     if not files:
         fig, ax = plt.subplots(figsize=(4, 2))
         ax.text(0.5, 0.5, f"no score maps for {experiment} yet", ha="center")

@@ -14,6 +14,9 @@ import pandas as pd
 from ..failed_run import failed_run
 from ..pipeline.layout import EVIDENCE_RESAMPLED
 from ..pipeline.plan import NMS_VARIANTS, Plan
+from ..speed_cells import table_value
+from ..work_dir import SCORE_MAPS
+from .score_maps import dense_anchors, epoch_files
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,17 @@ class Results:
                 found[seed] = 100 * np.asarray(by_epoch[max(by_epoch)])
         return found
 
+    def seed_map_counts(self, experiment: str, epoch: str) -> dict[int, np.ndarray]:
+        """Per finished seed that kept score maps, Figure 6's count per object (``score_maps.dense_anchors``)
+        on the maps after the ``"first"`` or ``"last"`` epoch."""
+        found = {}
+        for seed in self.finals_by_seed(experiment):
+            files = epoch_files(self.root / self.plan.layout.evidence_dir(experiment, seed) / SCORE_MAPS)
+            if files:
+                with np.load(files[0 if epoch == "first" else -1]) as maps:
+                    found[seed] = dense_anchors(maps)
+        return found
+
     def value(self, experiment: str | None, metric: str, nms: bool) -> Value:
         values = list(self.seed_values(experiment, metric, nms).values())
         if not values:
@@ -134,26 +148,21 @@ class Results:
         std = statistics.stdev(values) if len(values) > 1 else 0.0
         return Value(statistics.fmean(values), std, len(values))
 
+    def speed_run(self, experiment: str | None) -> dict | None:
+        """The experiment's speed benchmark (``o2f speed``): medians, per-image timings, the device."""
+        path = self.root / self.plan.speed_file(experiment) if experiment else None
+        return json.loads(path.read_text()) if path is not None and path.exists() else None
+
     def speed(self, experiment: str | None, metric: str, with_nms: bool) -> Value:
         """A speed cell (ms or FPS, not %), from the experiment's speed benchmark."""
-        path = self.root / self.plan.speed_file(experiment) if experiment else None
-        if path is None or not path.exists():
-            return Value(None, None, 0)
-        return Value(table_value(json.loads(path.read_text()), metric, with_nms), 0.0, 1)
+        run = self.speed_run(experiment)
+        return Value(None, None, 0) if run is None else Value(table_value(run, metric, with_nms), 0.0, 1)
+
+    def cell_value(self, experiment: str | None, metric: str, nms: bool, source: str) -> Value:
+        """A table cell's value: a metric over the seeds, or a speed measurement."""
+        return (self.speed if source == "speed" else self.value)(experiment, metric, nms)
 
     def speed_devices(self, table: str) -> list[str]:
         found = {json.loads((self.root / f).read_text()).get("device", "unknown")
                  for f in self.plan.speed_files(table) if (self.root / f).exists()}
         return sorted(found)
-
-
-def table_value(speed: dict[str, float], metric: str, with_nms: bool) -> float:
-    """A Table 5 speed cell: forward ms, NMS ms (0 without NMS) or FPS."""
-    nms = speed["nms"] if with_nms else 0.0
-    if metric == "forward":
-        return speed["forward"]
-    if metric == "nms":
-        return nms
-    if metric == "fps":
-        return 1000.0 / (speed["forward"] + speed["select"] + nms)
-    raise ValueError(f"unknown speed metric {metric!r}")

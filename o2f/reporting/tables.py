@@ -41,8 +41,7 @@ def variants(cell: Cell) -> list[bool]:
 
 def cell_values(results: Results, cell: Cell) -> list[Value]:
     """Our value of each NMS variant the cell shows."""
-    read = results.speed if cell.source == "speed" else results.value
-    return [read(cell.experiment, cell.metric, nms) for nms in variants(cell)]
+    return [results.cell_value(cell.experiment, cell.metric, nms, cell.source) for nms in variants(cell)]
 
 
 def cell_text(results: Results, cell: Cell) -> str:
