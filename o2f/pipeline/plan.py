@@ -342,11 +342,12 @@ class Plan:
 
     def claim_evidence_files(self) -> list[str]:
         """What the claims report reads: every claim's runs that the configured tables train, and the speed
-        measurements of the claims on speed."""
+        measurements of the claims on speed whose every run they train."""
         configured = set(self.experiments_for())
         cells = [cell for claim in self.claims for cell in claim.cells.values() if cell.experiment in configured]
         runs = dict.fromkeys(c.experiment for c in cells if c.source != "speed")
-        timed = dict.fromkeys(c.experiment for c in cells if c.source == "speed")
+        timed = dict.fromkeys(c.experiment for claim in self.claims for c in claim.cells.values()
+                              if c.source == "speed" and set(claim.experiments) <= configured)
         return [self.evidence_file(e, s) for e in runs for s in self.settings["seeds"]] + [self.speed_file(e)
                                                                                             for e in timed]
 
