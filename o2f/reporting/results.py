@@ -59,11 +59,15 @@ class Results:
         self.plan = plan
         self.root = root or Path.cwd()
         self._resampled: dict[Path, dict] = {}
+        self._finals: dict[str, dict[int, dict]] = {}
 
     def finals_by_seed(self, experiment: str) -> dict[int, dict]:
-        """The evidence of each finished seed of the configured seeds."""
-        found = {s: load_final(self.root / self.plan.evidence_file(experiment, s)) for s in self.plan.settings["seeds"]}
-        return {s: f for s, f in found.items() if f}
+        """The evidence of each finished seed of the configured seeds, read once per report."""
+        if experiment not in self._finals:
+            found = {s: load_final(self.root / self.plan.evidence_file(experiment, s))
+                     for s in self.plan.settings["seeds"]}
+            self._finals[experiment] = {s: f for s, f in found.items() if f}
+        return self._finals[experiment]
 
     def finals(self, experiment: str) -> list[dict]:
         return list(self.finals_by_seed(experiment).values())
