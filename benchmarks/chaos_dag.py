@@ -171,32 +171,45 @@ def send(pid: int, how: str) -> None:
 
 
 class Schedule:
-    """The next phase to hit: data first (it runs only at the DAG's start), then the phase hit least, ties
-    broken by the seeded draw; a phase not seen in time counts as hit once more, so phases that come late
-    in the DAG (speed after every training) wait while the others are hit, and the last kills go to the
-    phases not hit yet."""
+    """Which running phase to hit, and when. Kills come at least ``mean_gap_s`` apart on average (drawn from
+    the seeded generator), so they spread over the whole DAG. At each kill: data first (it runs only at the
+    DAG's start), then a running phase among those hit least; one not running is waited for up to
+    PATIENCE_S, then any running phase will do. The last kills are kept for the phases not hit yet, which
+    come late (speed after every training, reports last) and are waited for however long they take."""
 
-    def __init__(self, rng: random.Random, phases: tuple[str, ...]):
-        self.rng, self.phases, self.hits, self.misses = rng, phases, Counter(), Counter()
+    def __init__(self, rng: random.Random, phases: tuple[str, ...], mean_gap_s: float = 0.0):
+        self.rng, self.phases, self.mean_gap_s, self.hits = rng, phases, mean_gap_s, Counter()
+        self.next_at = 0.0  # the time (time.monotonic) from which the next kill may come
 
-    def miss(self, phase: str) -> None:
-        self.misses[phase] += 1
+    def pick(self, running: set[str], kills_left: int, waited_s: float) -> str | None:
+        """The phase to hit now among those ``running``, or None to wait."""
+        if not any(self.hits.values()) and "data" in self.phases and waited_s <= PATIENCE_S:
+            return "data" if "data" in running else None
+        never_hit = [p for p in self.phases if not self.hits[p]]
+        if never_hit and kills_left <= len(never_hit):
+            wanted = never_hit
+        elif waited_s > PATIENCE_S:
+            wanted = list(self.phases)
+        else:
+            least = min(self.hits[p] for p in self.phases)
+            wanted = [p for p in self.phases if self.hits[p] == least]
+        candidates = [p for p in wanted if p in running]
+        if not candidates:
+            return None
+        least = min(self.hits[p] for p in candidates)
+        return self.rng.choice([p for p in candidates if self.hits[p] == least])
 
-    def next(self, kills_left: int) -> str:
-        if "data" in self.phases and not self.hits and not self.misses["data"]:  # the first kill
-            return "data"
-        never_hit = [p for p in self.phases if not self.hits[p] and p != "data"]
-        # the last kills are kept for the phases not hit yet, which come late (speed, reports)
-        candidates = never_hit if never_hit and kills_left <= len(never_hit) else list(self.phases)
-        load = {p: self.hits[p] + self.misses[p] for p in candidates}
-        return self.rng.choice([p for p in candidates if load[p] == min(load.values())])
+    def hit(self, phase: str, now: float) -> None:
+        self.hits[phase] += 1
+        self.next_at = now + self.rng.uniform(0, 2 * self.mean_gap_s)
 
 
 def chaos_run(work: Path, dag_args: list[str], kills: int, seed: int, phases: tuple[str, ...] = PHASES,
-              echo=print) -> ChaosLog:
-    """Run the DAG in ``work`` to its end under ``kills`` faults drawn from ``seed``."""
+              mean_gap_s: float = 0.0, echo=print) -> ChaosLog:
+    """Run the DAG in ``work`` to its end under ``kills`` faults drawn from ``seed``, about ``mean_gap_s``
+    apart."""
     rng = random.Random(seed)
-    schedule, log = Schedule(rng, phases), ChaosLog(seed)
+    schedule, log = Schedule(rng, phases, mean_gap_s), ChaosLog(seed)
     start = time.monotonic()
     while True:
         process = subprocess.Popen([*SNAKEMAKE, "--cores", "2", "--rerun-incomplete", "--keep-going", *dag_args],
@@ -218,40 +231,37 @@ def chaos_run(work: Path, dag_args: list[str], kills: int, seed: int, phases: tu
 
 def fault_one_run(work: Path, process: subprocess.Popen, schedule: Schedule, log: ChaosLog, kills: int,
                   rng: random.Random, start: float, echo) -> bool:
-    """Watch one Snakemake run and kill in it as scheduled; True if Snakemake itself was killed."""
-    phase, seen_at, chosen_at, victim = schedule.next(kills - len(log.kills)), None, time.monotonic(), None
+    """Watch one Snakemake run and kill in it as scheduled; True if Snakemake itself was killed. A phase
+    picked is hit at a random moment within it (PHASE_SPREAD_S), if its process is still in it then."""
+    pending = None  # (phase, victim, when)
     while process.poll() is None:
         time.sleep(POLL_S)
-        if len(log.kills) >= kills:
-            continue
         now = time.monotonic()
-        running = {"snakemake": [process.pid]} if phase == "snakemake" else running_jobs(work, process.pid)
-        if phase not in running:
-            seen_at = victim = None
-            if now - chosen_at > PATIENCE_S:
-                schedule.miss(phase)
-                echo(f"  phase {phase}: not seen for {PATIENCE_S:.0f} s, another first")
-                phase, chosen_at = schedule.next(kills - len(log.kills)), now
+        if len(log.kills) >= kills or now < schedule.next_at:
             continue
-        if seen_at is None:
-            seen_at, victim = now, rng.choice(running[phase])
-            delay = rng.uniform(0, PHASE_SPREAD_S[phase])
-        if now - seen_at < delay:
+        running = {**running_jobs(work, process.pid), "snakemake": [process.pid]}
+        if pending is None:
+            phase = schedule.pick(set(running), kills - len(log.kills), now - max(schedule.next_at, start))
+            if phase is not None:
+                pending = (phase, rng.choice(running[phase]), now + rng.uniform(0, PHASE_SPREAD_S[phase]))
             continue
-        if victim not in running[phase]:  # the phase moved on meanwhile: wait for it again
-            seen_at = victim = None
+        phase, victim, when = pending
+        if victim not in running.get(phase, []):  # the phase moved on meanwhile: pick again
+            pending = None
+            continue
+        if now < when:
             continue
         how = rng.choice(["KILL", "TERM+KILL"])
         target = "snakemake" if phase == "snakemake" else command_line(victim)[-160:]
         send(victim, how)
         kill = Kill(phase, how, target, time.monotonic() - start)
         log.kills.append(kill)
-        schedule.hits[phase] += 1
+        schedule.hit(phase, time.monotonic())
+        pending = None
         echo(f"  kill {len(log.kills)}: {phase} ({how}) at {kill.after_s:.0f} s: {target}")
         if phase == "snakemake":
             process.wait()
             return True
-        phase, seen_at, chosen_at, victim = schedule.next(kills - len(log.kills)), None, time.monotonic(), None
     return False
 
 
@@ -313,8 +323,9 @@ def without_timings(text: str, suffix: str, timed: set[str]) -> object:
         elif len(row) <= 1:
             columns = set()
         masked.append([("·" if i in columns else cell) for i, cell in enumerate(row)])
-    lines = [line for line in text.splitlines()
-             if not (line.startswith("|") or "&" in line or "<tr" in line or suffix == ".csv")]
+    if suffix == ".html":  # a row's cells may span lines: everything outside the rows
+        return masked, re.sub(r"<tr.*?</tr>", "", text, flags=re.S).splitlines()
+    lines = [line for line in text.splitlines() if not (line.startswith("|") or "&" in line or suffix == ".csv")]
     return masked, lines
 
 
@@ -423,7 +434,9 @@ def main() -> int:
         timing.write_text(f"{time.monotonic() - began:.1f}")
     uninterrupted = float(timing.read_text())
     print(f"uninterrupted: {uninterrupted:.0f} s", flush=True)
-    log = chaos_run(work, dag_args, args.kills, args.seed, echo=lambda line: print(line, flush=True))
+    # kills spread over about the uninterrupted run's length, the last ones kept for the late phases
+    log = chaos_run(work, dag_args, args.kills, args.seed, mean_gap_s=uninterrupted / (args.kills + len(PHASES)),
+                    echo=lambda line: print(line, flush=True))
     problems = differences(work, reference, args.scale)
     print(f"chaos: {len(log.kills)} kills survived ({', '.join(f'{p} {n}' for p, n in log.by_phase().items())}), "
           f"{log.restarts} restarts, {log.wall_s:.0f} s ({log.wall_s / uninterrupted:.2f}x the uninterrupted run)")

@@ -38,16 +38,21 @@ def test_three_random_kills_end_as_the_uninterrupted_run(repo_root, tmp_path_fac
     assert chaos.leftovers(work) == [], f"seed {SEED}: {log}"
 
 
-def test_the_schedule_starts_with_data_and_keeps_its_last_kills_for_phases_not_hit(repo_root):
+def test_the_schedule_starts_with_data_spreads_its_kills_and_keeps_its_last_for_phases_not_hit(repo_root):
     import random
 
     chaos = chaos_driver(repo_root)
-    schedule = chaos.Schedule(random.Random(0), chaos.PHASES)
-    assert schedule.next(kills_left=20) == "data"
-    for phase in ("data", "step", "checkpoint", "validation", "evidence", "snakemake"):
-        schedule.hits[phase] += 1
-    assert {schedule.next(kills_left=2) for _ in range(20)} == {"speed", "report"}
-    schedule.miss("speed")  # not seen in time: the other unhit phase first
-    assert schedule.next(kills_left=2) == "report"
-    schedule.hits["report"] += 1
-    assert {schedule.next(kills_left=10) for _ in range(100)} == set(chaos.PHASES)  # all hit or missed once
+    schedule = chaos.Schedule(random.Random(0), chaos.PHASES, mean_gap_s=30.0)
+    assert schedule.pick({"snakemake"}, kills_left=20, waited_s=1.0) is None  # data is waited for
+    assert schedule.pick({"data", "snakemake"}, kills_left=20, waited_s=1.0) == "data"
+    schedule.hit("data", now=100.0)
+    assert 100.0 <= schedule.next_at <= 160.0
+    for phase in ("step", "checkpoint", "validation", "evidence", "snakemake"):
+        schedule.hit(phase, now=100.0)
+    # two kills left, two phases never hit: only they will do, however long they take to come
+    assert schedule.pick({"step", "snakemake"}, kills_left=2, waited_s=1e6) is None
+    assert schedule.pick({"step", "speed"}, kills_left=2, waited_s=0.0) == "speed"
+    # more kills left: the phases hit least first, any running one after PATIENCE_S
+    assert schedule.pick({"step", "snakemake"}, kills_left=10, waited_s=1.0) is None
+    assert schedule.pick({"step", "report"}, kills_left=10, waited_s=1.0) == "report"
+    assert schedule.pick({"step", "snakemake"}, kills_left=10, waited_s=chaos.PATIENCE_S + 1) in {"step", "snakemake"}
