@@ -87,7 +87,11 @@ def children(pid: int) -> list[int]:
     found, todo = [], [pid]
     while todo:
         parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
+        try:  # a process may end between two reads of /proc
+            tasks = list(Path(f"/proc/{parent}/task").glob("*"))
+        except OSError:
+            continue
+        for task in tasks:
             try:
                 kids = [int(k) for k in (task / "children").read_text().split()]
             except OSError:
@@ -116,6 +120,13 @@ def job_kind(cmd: str) -> str | None:
 
 def training_phase(work: Path, pid: int) -> str:
     """What a training is doing now, read from its work dir: writing a checkpoint, validating, or a step."""
+    try:  # the files may change while they are read (a metrics line half written, a checkpoint replaced)
+        return read_training_phase(work, pid)
+    except (OSError, ValueError):
+        return "step"
+
+
+def read_training_phase(work: Path, pid: int) -> str:
     work_dir = training_work_dir(work, command_line(pid))
     if work_dir is None:
         return "step"
