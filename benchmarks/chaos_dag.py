@@ -45,7 +45,7 @@ PHASES = ("data", "step", "checkpoint", "validation", "evidence", "speed", "repo
 # (A ci validation or checkpoint write lasts a few hundred milliseconds.)
 PHASE_SPREAD_S = {"data": 0.5, "step": 4.0, "checkpoint": 0.0, "validation": 0.05, "evidence": 1.0, "speed": 2.0,
                   "report": 0.5, "snakemake": 8.0}
-PATIENCE_S = 120.0  # a phase not seen for this long waits for a later turn
+PATIENCE_S = 30.0  # a phase not running for this long waits for a later turn
 # mmengine logs training's and validation's timings under one name at one step: not a step logged twice.
 TIMINGS = {"time", "data_time"}
 TERM_GRACE_S = 3.0  # a scheduler's wait between SIGTERM and SIGKILL
@@ -445,8 +445,9 @@ def main() -> int:
         timing.write_text(f"{time.monotonic() - began:.1f}")
     uninterrupted = float(timing.read_text())
     print(f"uninterrupted: {uninterrupted:.0f} s", flush=True)
-    # kills spread over about the uninterrupted run's length, the last ones kept for the late phases
-    log = chaos_run(work, dag_args, args.kills, args.seed, mean_gap_s=uninterrupted / (args.kills + len(PHASES)),
+    # kills spread over the first third of the uninterrupted run's length or so (a killed Snakemake waits for
+    # its orphans, and waits for a phase add up), the last ones kept for the late phases
+    log = chaos_run(work, dag_args, args.kills, args.seed, mean_gap_s=uninterrupted / (3 * args.kills),
                     echo=lambda line: print(line, flush=True))
     problems = differences(work, reference, args.scale)
     print(f"chaos: {len(log.kills)} kills survived ({', '.join(f'{p} {n}' for p, n in log.by_phase().items())}), "
