@@ -45,7 +45,7 @@ PHASES = ("data", "step", "checkpoint", "validation", "evidence", "speed", "repo
 # (A ci validation or checkpoint write lasts a few hundred milliseconds.)
 PHASE_SPREAD_S = {"data": 0.5, "step": 4.0, "checkpoint": 0.0, "validation": 0.05, "evidence": 1.0, "speed": 2.0,
                   "report": 0.5, "snakemake": 8.0}
-PATIENCE_S = 30.0  # a phase not running for this long waits for a later turn
+PATIENCE_S = 60.0  # a phase not running for this long waits for a later turn
 # mmengine logs training's and validation's timings under one name at one step: not a step logged twice.
 TIMINGS = {"time", "data_time"}
 TERM_GRACE_S = 3.0  # a scheduler's wait between SIGTERM and SIGKILL
@@ -253,14 +253,14 @@ def fault_one_run(work: Path, process: subprocess.Popen, schedule: Schedule, log
         running = {**running_jobs(work, process.pid), "snakemake": [process.pid]}
         if pending is None:
             phase = schedule.pick(set(running), kills - len(log.kills), now - max(schedule.next_at, start))
-            if phase is not None:
-                pending = (phase, rng.choice(running[phase]), now + rng.uniform(0, PHASE_SPREAD_S[phase]))
-            continue
-        phase, victim, when = pending
-        if victim not in running.get(phase, []):  # the phase moved on meanwhile: pick again
+            if phase is None:
+                continue
+            pending = (phase, rng.choice(running[phase]), now + rng.uniform(0, PHASE_SPREAD_S[phase]))
+        elif pending[1] not in running.get(pending[0], []):  # the phase moved on meanwhile: pick again
             pending = None
             continue
-        if now < when:
+        phase, victim, when = pending
+        if now < when:  # a moment within the phase; a brief one (a checkpoint write) is hit as it is seen
             continue
         how = rng.choice(["KILL", "TERM+KILL"])
         target = "snakemake" if phase == "snakemake" else command_line(victim)[-160:]
