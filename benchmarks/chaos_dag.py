@@ -27,6 +27,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -223,11 +224,14 @@ def chaos_run(work: Path, dag_args: list[str], kills: int, seed: int, phases: tu
     schedule, log = Schedule(rng, phases, mean_gap_s), ChaosLog(seed)
     start = time.monotonic()
     while True:
-        process = subprocess.Popen([*SNAKEMAKE, "--cores", "2", "--rerun-incomplete", "--keep-going", *dag_args],
-                                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        killed_snakemake = fault_one_run(work, process, schedule, log, kills, rng, start, echo)
-        stderr = process.stderr.read()
-        process.wait()
+        # Snakemake's log goes to a file: a pipe read only at its end fills up and blocks Snakemake mid-run
+        with tempfile.TemporaryFile("w+") as stderr_file:
+            process = subprocess.Popen([*SNAKEMAKE, "--cores", "2", "--rerun-incomplete", "--keep-going",
+                                        *dag_args], cwd=work, stdout=subprocess.DEVNULL, stderr=stderr_file, text=True)
+            killed_snakemake = fault_one_run(work, process, schedule, log, kills, rng, start, echo)
+            process.wait()
+            stderr_file.seek(0)
+            stderr = stderr_file.read()
         if process.returncode == 0 and not killed_snakemake:
             break
         log.restarts += 1
