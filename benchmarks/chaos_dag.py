@@ -192,12 +192,18 @@ class Schedule:
     def __init__(self, rng: random.Random, phases: tuple[str, ...], mean_gap_s: float = 0.0):
         self.rng, self.phases, self.mean_gap_s, self.hits = rng, phases, mean_gap_s, Counter()
         self.next_at = 0.0  # the time (time.monotonic) from which the next kill may come
+        self.gone: set[str] = set()  # phases that will not come again (data, once the DAG is past it)
 
     def pick(self, running: set[str], kills_left: int, waited_s: float) -> str | None:
-        """The phase to hit now among those ``running``, or None to wait."""
-        if not any(self.hits.values()) and "data" in self.phases and waited_s <= PATIENCE_S:
-            return "data" if "data" in running else None
-        never_hit = [p for p in self.phases if not self.hits[p]]
+        """The phase to hit now among those ``running``, or None to wait (``waited_s``: since the kill was
+        due, or since Snakemake last started)."""
+        if not any(self.hits.values()) and "data" in self.phases and "data" not in self.gone:
+            if "data" in running:
+                return "data"
+            if waited_s <= PATIENCE_S:
+                return None
+            self.gone.add("data")  # the data were ready before the first kill could come
+        never_hit = [p for p in self.phases if not self.hits[p] and p not in self.gone]
         if never_hit and kills_left <= len(never_hit):
             wanted = never_hit
         elif waited_s > PATIENCE_S:
@@ -248,7 +254,7 @@ def fault_one_run(work: Path, process: subprocess.Popen, schedule: Schedule, log
                   rng: random.Random, start: float, echo) -> bool:
     """Watch one Snakemake run and kill in it as scheduled; True if Snakemake itself was killed. A phase
     picked is hit at a random moment within it (PHASE_SPREAD_S), if its process is still in it then."""
-    pending = None  # (phase, victim, when)
+    pending, started = None, time.monotonic()  # (phase, victim, when); the patience clock starts with Snakemake
     while process.poll() is None:
         time.sleep(POLL_S)
         now = time.monotonic()
@@ -256,7 +262,7 @@ def fault_one_run(work: Path, process: subprocess.Popen, schedule: Schedule, log
             continue
         running = {**running_jobs(work, process.pid), "snakemake": [process.pid]}
         if pending is None:
-            phase = schedule.pick(set(running), kills - len(log.kills), now - max(schedule.next_at, start))
+            phase = schedule.pick(set(running), kills - len(log.kills), now - max(schedule.next_at, started))
             if phase is None:
                 continue
             pending = (phase, rng.choice(running[phase]), now + rng.uniform(0, PHASE_SPREAD_S[phase]))
@@ -326,8 +332,17 @@ def table_rows(text: str, suffix: str) -> list[list[str]] | None:
     return None
 
 
-def without_timings(text: str, suffix: str, timed: set[str]) -> object:
-    """A report with the cells of its timing columns blanked, and the rest as it is."""
+def timed_claims(work: Path, scale: str) -> set[str]:
+    """The ids of the claims on speed (their rows hold timings), from the claims report."""
+    path = work / "reports" / scale / "claims.csv"
+    if not path.exists():
+        return set()
+    return {row["id"] for row in csv.DictReader(io.StringIO(path.read_text())) if row.get("timed") == "True"}
+
+
+def without_timings(text: str, suffix: str, timed: set[str], timed_rows: set[str] = frozenset()) -> object:
+    """A report with the cells of its timing columns, and of the rows whose first cell names a claim on
+    speed, blanked; the rest as it is."""
     rows = table_rows(text, suffix)
     if rows is None:
         return text
@@ -337,6 +352,9 @@ def without_timings(text: str, suffix: str, timed: set[str]) -> object:
             columns = {i for i, cell in enumerate(row) if cell in timed}
         elif len(row) <= 1:
             columns = set()
+        if row and row[0].strip() in timed_rows:
+            masked.append([row[0]] + ["·"] * (len(row) - 1))
+            continue
         masked.append([("·" if i in columns else cell) for i, cell in enumerate(row)])
     if suffix == ".html":  # a row's cells may span lines: everything outside the rows
         return masked, re.sub(r"<tr.*?</tr>", "", text, flags=re.S).splitlines()
@@ -347,6 +365,7 @@ def without_timings(text: str, suffix: str, timed: set[str]) -> object:
 def report_differences(work: Path, reference: Path, scale: str) -> list[str]:
     """Report files that differ from the reference's (timing cells aside), or are missing on one side."""
     timed, problems = speed_columns(work), []
+    timed_rows = timed_claims(reference, scale)
     ours, theirs = (sorted(p.relative_to(w) for p in (w / "reports" / scale).rglob("*") if p.is_file())
                     for w in (work, reference))
     if ours != theirs:
@@ -356,8 +375,9 @@ def report_differences(work: Path, reference: Path, scale: str) -> list[str]:
         a, b = (w / path for w in (work, reference))
         if a.read_bytes() == b.read_bytes():
             continue
-        if path.suffix in (".csv", ".md", ".tex", ".html") and (without_timings(a.read_text(), path.suffix, timed)
-                                                                 == without_timings(b.read_text(), path.suffix, timed)):
+        if path.suffix in (".csv", ".md", ".tex", ".html") and (
+                without_timings(a.read_text(), path.suffix, timed, timed_rows)
+                == without_timings(b.read_text(), path.suffix, timed, timed_rows)):
             continue
         problems.append(f"{path} differs from the uninterrupted run's")
     return problems

@@ -55,4 +55,29 @@ def test_the_schedule_starts_with_data_spreads_its_kills_and_keeps_its_last_for_
     # more kills left: the phases hit least first, any running one after PATIENCE_S
     assert schedule.pick({"step", "snakemake"}, kills_left=10, waited_s=1.0) is None
     assert schedule.pick({"step", "report"}, kills_left=10, waited_s=1.0) == "report"
-    assert schedule.pick({"step", "snakemake"}, kills_left=10, waited_s=chaos.PATIENCE_S + 1) in {"step", "snakemake"}
+    schedule.hit("step", now=100.0)  # step 2 hits, snakemake 1: among the running, the one hit least
+    assert schedule.pick({"step", "snakemake"}, kills_left=10, waited_s=chaos.PATIENCE_S + 1) == "snakemake"
+
+
+def test_data_ready_before_the_first_kill_is_not_waited_for(repo_root):
+    import random
+
+    chaos = chaos_driver(repo_root)
+    schedule = chaos.Schedule(random.Random(0), ("data", "step", "snakemake"))
+    assert schedule.pick({"step", "snakemake"}, kills_left=3, waited_s=chaos.PATIENCE_S + 1) in {"step", "snakemake"}
+    schedule.hit("step", now=0.0)
+    # two kills left, two phases never hit, but data will not come again: snakemake, not a wait for data
+    assert schedule.pick({"step", "snakemake"}, kills_left=2, waited_s=0.0) == "snakemake"
+
+
+def test_the_outcome_check_masks_timings_and_the_rows_of_claims_on_speed(repo_root):
+    chaos = chaos_driver(repo_root)
+    md = "| id | ours |\n|:--|:--|\n| 5 | {five} |\n| 31 | {speed} |\n"
+    same = chaos.without_timings(md.format(five="2.0", speed="+0.3"), ".md", set(), {"31"})
+    assert same == chaos.without_timings(md.format(five="2.0", speed="-4.1"), ".md", set(), {"31"})
+    assert same != chaos.without_timings(md.format(five="2.1", speed="+0.3"), ".md", set(), {"31"})
+    html = ("<p>{note}</p><table><tr><th>Method</th><th>FPS</th></tr>\n"
+            "<tr>\n<td>FCOS</td>\n<td>{fps}</td>\n</tr></table>")
+    masked = chaos.without_timings(html.format(note="a", fps="30.1"), ".html", {"FPS"})
+    assert masked == chaos.without_timings(html.format(note="a", fps="27.9"), ".html", {"FPS"})  # a row over lines
+    assert masked != chaos.without_timings(html.format(note="b", fps="30.1"), ".html", {"FPS"})

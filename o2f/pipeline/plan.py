@@ -97,6 +97,11 @@ class Claim:
     def holds_if(self) -> str:
         return f"{self.side} {self.threshold:g}"
 
+    @property
+    def timed(self) -> bool:
+        """A claim on speed: one measurement with no seed (the plan keeps its cells apart from metrics)."""
+        return all(cell.source == "speed" for cell in self.cells.values())
+
 
 def load_yaml(path: Path) -> dict:
     try:
@@ -342,14 +347,22 @@ class Plan:
 
     def claim_evidence_files(self) -> list[str]:
         """What the claims report reads: every claim's runs that the configured tables train, and the speed
-        measurements of the claims on speed whose every run they train."""
+        measurements of its claims on speed that this DAG makes."""
         configured = set(self.experiments_for())
-        cells = [cell for claim in self.claims for cell in claim.cells.values() if cell.experiment in configured]
-        runs = dict.fromkeys(c.experiment for c in cells if c.source != "speed")
-        timed = dict.fromkeys(c.experiment for claim in self.claims for c in claim.cells.values()
-                              if c.source == "speed" and set(claim.experiments) <= configured)
-        return [self.evidence_file(e, s) for e in runs for s in self.settings["seeds"]] + [self.speed_file(e)
-                                                                                            for e in timed]
+        runs = dict.fromkeys(e for claim in self.claims if not claim.timed
+                             for e in claim.experiments if e in configured)
+        measured = self.measured_speed_files()
+        timed = dict.fromkeys(f for claim in self.claims if claim.timed and set(claim.experiments) <= configured
+                              for f in map(self.speed_file, claim.experiments) if f in measured)
+        return [self.evidence_file(e, s) for e in runs for s in self.settings["seeds"]] + list(timed)
+
+    def measured_speed_files(self) -> set[str]:
+        """The speed measurements this DAG makes: those its tables show and, with ``claims``, those the
+        selected claims on speed read."""
+        files = {f for table in self.settings["tables"] if table in self.tables for f in self.speed_files(table)}
+        if CLAIMS in self.settings["tables"]:
+            files |= {self.speed_file(e) for claim in self.selected_claims if claim.timed for e in claim.experiments}
+        return files
 
     # --- what each report reads -----------------------------------------------------------------
     def report_digest(self, name: str) -> str:

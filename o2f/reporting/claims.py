@@ -36,6 +36,7 @@ LEVEL = S.LEVEL
 HOLDS, NOT_RESOLVED, CONTRADICTED, NOT_RUN = S.HOLDS, S.NOT_RESOLVED, S.CONTRADICTED, "not run"
 POWER = 0.8
 ONE_MEASUREMENT = 0  # the seed a speed cell's single measurement stands at, so claims pair its cells
+MIN_TIMED_IMAGES = 5  # a speed claim's bootstrap needs at least this many timed images
 OPPOSITE = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
 METHOD_NOTE = (f"Interval: {LEVEL:.0%} percentile interval of a paired bootstrap crossed over seeds and test images "
                f"({S.N_RESAMPLES} replicates, its random generator seeded with {S.BOOTSTRAP_SEED}): each replicate "
@@ -47,7 +48,9 @@ METHOD_NOTE = (f"Interval: {LEVEL:.0%} percentile interval of a paired bootstrap
                f"same at family-wise {LEVEL:.0%} over the claims that ran (Holm's step-down correction of each "
                "claim's two-sided bootstrap p-value). Paper: the paper's value; 'size' says whether it lies inside, "
                "below or above our interval. Seeds for 80 % power: a paired t-test over seeds at the Holm-adjusted "
-               "level, for the paper's effect (scaled to our reference cell where the claim names one) and for ours.")
+               "level, for the paper's effect (scaled to our reference cell where the claim names one) and for ours. A "
+               "claim on speed is one measurement with no seed, its interval a bootstrap over the timed images: "
+               "it is read on its own, outside Holm's family and the plot, so timing noise moves no other verdict.")
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,9 @@ def evaluate(claim: Claim, samples: dict[str, dict[int, object]], resampling: Re
                   f"bootstrap over seeds {', '.join(map(str, used))} and {r.n_units} {r.units}")
         if replicates.undefined:
             note = "; ".join(filter(None, [note, f"{replicates.undefined} replicates undefined"]))
+    elif claim.timed:
+        low = high = p = None
+        method = f"one measurement without at least {MIN_TIMED_IMAGES} per-image timings (rerun o2f speed): no interval"
     else:
         low, high, p = seed_low, seed_high, t_p_value(values, claim)
         method = (f"seed-only t over seeds {', '.join(map(str, used))} (no resampled evidence)" if len(used) > 1
@@ -176,14 +182,17 @@ def claim_samples(plan: Plan, results: Results, claim: Claim) -> tuple[dict[str,
         if cell.experiment not in configured:
             return {}, (f"needs {cell.experiment}, which the configured tables do not train "
                         f"(add: {', '.join(claim.sources)})")
+        if cell.source == "speed" and plan.speed_file(cell.experiment) not in plan.measured_speed_files():
+            return {}, (f"needs the speed of {cell.experiment}, which this DAG does not measure "
+                        f"(add: {claim.sources[0]})")
     return {name: cell_values(results, cell) for name, cell in claim.cells.items()}, ""
 
 
 def cell_values(results: Results, cell: CellRef) -> dict[int, object]:
     """One cell per seed: a final metric, a per-epoch curve, or a score-map measure (its mean over objects)."""
     if cell.map_epoch:
-        return {seed: mean_over(counts) for seed, counts in results.seed_map_counts(cell.experiment,
-                                                                                   cell.map_epoch).items()}
+        means = {seed: mean_over(c) for seed, c in results.seed_map_counts(cell.experiment, cell.map_epoch).items()}
+        return {seed: mean for seed, mean in means.items() if not np.isnan(mean)}  # NaN: no object holds an anchor
     if cell.source == "speed":
         run = results.speed_run(cell.experiment)
         return {} if run is None else {ONE_MEASUREMENT: table_value(run, cell.metric, cell.nms)}
@@ -197,7 +206,7 @@ def claim_resampling(results: Results, claim: Claim, seeds: list[int]) -> Resamp
     if all(cell.source == "speed" for cell in cells):  # the plan keeps speed apart from metrics
         runs = {name: results.speed_run(cell.experiment) or {} for name, cell in claim.cells.items()}
         sizes = {len(run["per_image"]["forward"]) if "per_image" in run else 0 for run in runs.values()}
-        if len(sizes) != 1 or not min(sizes):
+        if len(sizes) != 1 or min(sizes) < MIN_TIMED_IMAGES:
             return None
 
         def timed(name: str, _seed: int, images: np.ndarray) -> float:
@@ -210,8 +219,10 @@ def claim_resampling(results: Results, claim: Claim, seeds: list[int]) -> Resamp
     if any(cell.map_epoch for cell in cells):
         counts = {name: results.seed_map_counts(cell.experiment, cell.map_epoch) for name, cell in claim.cells.items()}
         sizes = {len(c) for by_seed in counts.values() for c in by_seed.values()}
-        if not all(cell.map_epoch for cell in cells) or len(sizes) != 1:
+        if not all(cell.map_epoch for cell in cells) or len(sizes) != 1 or not min(sizes):
             return None
+        counts = {name: {seed: c for seed, c in by_seed.items() if not np.isnan(c).all()}
+                  for name, by_seed in counts.items()}
         return Resampling("objects of Figure 6's image", sizes.pop(), S.N_RESAMPLES, S.BOOTSTRAP_SEED,
                           {name: set(by_seed) for name, by_seed in counts.items()},
                           lambda name, seed, objects: mean_over(counts[name][seed], objects))
@@ -264,8 +275,11 @@ def evaluate_claim(plan: Plan, results: Results, claim: Claim) -> Outcome:
         return Outcome(claim, NOT_RUN, note=why)
     seeds = sorted(set().union(*(set(by_seed) for by_seed in samples.values())))
     kinds_of = {name: cell_kinds(results, cell) for name, cell in claim.cells.items()}
-    check_one_kind(claim, kinds_of, seeds)
     kinds = tuple(sorted({k for by_seed in kinds_of.values() for k in by_seed.values()}))
+    if claim.timed and len(kinds) > 1:
+        return Outcome(claim, NOT_RESOLVED, note=f"timed on different devices ({'; '.join(kinds)}): measure "
+                                                 "both with o2f speed on one", kinds=kinds)
+    check_one_kind(claim, kinds_of, seeds)
     resampling = claim_resampling(results, claim, seeds)
     every_run = evaluate(claim, samples, resampling)
     failed = failed_runs(results, claim, samples)
@@ -292,7 +306,7 @@ def cell_kinds(results: Results, cell: CellRef) -> dict[int, str]:
 def adjust(outcomes: list[Outcome]) -> list[Outcome]:
     """Holm's correction over the claims that ran: the verdict a family-wise level supports, the seeds
     a resolved verdict would need at that level."""
-    tested = [i for i, o in enumerate(outcomes) if o.p is not None]
+    tested = [i for i, o in enumerate(outcomes) if o.p is not None and not o.claim.timed]
     if not tested:
         return [replace(o, adjusted=o.verdict) for o in outcomes]
     adjusted, rejected = S.holm([outcomes[i].p for i in tested], S.ALPHA)
@@ -366,14 +380,16 @@ def claims_frame(outcomes: list[Outcome], seeds: list[int]) -> pd.DataFrame:
             "p (Holm)": "–" if o.adjusted_p is None else f"{o.adjusted_p:.3g}",
             "seed sd": fmt(sd, c.digits + 1), "seeds for 80 % power": power_text(o), "method": o.method,
             "failed runs left out": "; ".join(o.excluded), "with the failed runs": o.all_runs,
-            "kinds": "; ".join(o.kinds), "note": o.note,
+            "kinds": "; ".join(o.kinds), "note": o.note, "timed": c.timed,
             **{f"seed {s}": fmt(o.per_seed.get(s), c.digits + 2) for s in seeds}})
     return pd.DataFrame(rows)
 
 
 def verdict_counts(frame: pd.DataFrame, column: str = "verdict") -> str:
-    """"2 holds, 4 not resolved, ..." in the verdicts' order."""
-    counts = frame[column].value_counts()
+    """"2 holds, 4 not resolved, ..." in the verdicts' order, over the claims on runs (a speed claim is read
+    apart: its timings would move the count from one measurement to the next)."""
+    timed = frame["timed"].astype(str) == "True" if "timed" in frame else pd.Series(False, index=frame.index)
+    counts = frame[~timed][column].value_counts()
     return ", ".join(f"{counts[v]} {v}" for v in (HOLDS, NOT_RESOLVED, CONTRADICTED, NOT_RUN) if v in counts)
 
 
@@ -396,7 +412,8 @@ def plot_rows(outcomes: list[Outcome]) -> list[dict]:
     return [{"id": o.claim.id, "label": o.claim.comparison.text, "mean": o.mean, "low": o.low, "high": o.high,
              "seed_low": o.seed_low, "seed_high": o.seed_high, "paper": o.claim.paper, "verdict": o.verdict,
              "adjusted": o.adjusted, "threshold": o.claim.threshold,
-             "unit": units["/" in o.claim.comparison.text]} for o in outcomes if o.verdict != NOT_RUN]
+             "unit": units["/" in o.claim.comparison.text]} for o in outcomes
+            if o.verdict != NOT_RUN and not o.claim.timed]
 
 
 def write_claims(frame: pd.DataFrame, out_stem: Path, scale: str, seeds: list[int], scale_note: str = "",
@@ -417,7 +434,7 @@ def write_claims(frame: pd.DataFrame, out_stem: Path, scale: str, seeds: list[in
     md.write_text(
         f"{scale_line}**Does the paper hold? Scale: {scale}, seeds {', '.join(map(str, seeds))}: "
         f"{verdict_counts(frame, 'after Holm')} after Holm's correction ({verdict_counts(frame)} unadjusted); "
-        "failed runs left out.**\n\n"
+        f"failed runs left out{'; the claims on speed read apart' if frame['timed'].any() else ''}.**\n\n"
         f"{kinds_line}{METHOD_NOTE} Values in points of the metric (AP, mMR), or ratios where the comparison "
         "divides.\n\n"
         f"{shown.to_markdown(index=False)}\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")

@@ -140,7 +140,7 @@ class Results:
         found = {}
         for seed in self.finals_by_seed(experiment):
             files = epoch_files(self.root / self.plan.layout.evidence_dir(experiment, seed) / SCORE_MAPS)
-            if files:
+            if len(files) > 1:  # the first epoch's and the last's
                 with np.load(files[0 if epoch == "first" else -1]) as maps:
                     found[seed] = dense_anchors(maps)
         return found
