@@ -46,7 +46,7 @@ PHASES = ("data", "step", "checkpoint", "validation", "evidence", "speed", "repo
 # (A ci validation or checkpoint write lasts a few hundred milliseconds.)
 PHASE_SPREAD_S = {"data": 0.5, "step": 4.0, "checkpoint": 0.0, "validation": 0.05, "evidence": 1.0, "speed": 2.0,
                   "report": 0.5, "snakemake": 8.0}
-PATIENCE_S = 60.0  # a phase not running for this long waits for a later turn
+PATIENCE_S = 30.0  # a phase not running for this long waits for a later turn
 # mmengine logs training's and validation's timings under one name at one step: not a step logged twice.
 TIMINGS = {"time", "data_time"}
 TERM_GRACE_S = 3.0  # a scheduler's wait between SIGTERM and SIGKILL
