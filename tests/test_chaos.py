@@ -72,7 +72,7 @@ def test_data_ready_before_the_first_kill_is_not_waited_for(repo_root):
 
 def test_the_outcome_check_masks_timings_and_the_rows_of_claims_on_speed(repo_root):
     chaos = chaos_driver(repo_root)
-    md = "| id | ours |\n|:--|:--|\n| 5 | {five} |\n| 31 | {speed} |\n"
+    md = "| id | ours |\n|:--|:--|\n| 5 | {five} |\n| 31 | {speed} |\n\n* claim 31: ours {speed} %\n"
     same = chaos.without_timings(md.format(five="2.0", speed="+0.3"), ".md", set(), {"31"})
     assert same == chaos.without_timings(md.format(five="2.0", speed="-4.1"), ".md", set(), {"31"})
     assert same != chaos.without_timings(md.format(five="2.1", speed="+0.3"), ".md", set(), {"31"})
