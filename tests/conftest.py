@@ -15,6 +15,16 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests sharing a costly fixture (``xdist_group``) must reach one worker. pytest-xdist 3.8 groups them by
+    renaming each test's ``_nodeid``, which pytest 9.2 no longer reads: every group would be split, each
+    worker would set the fixture up, and a one-per-machine one (the Slurm node) fails on the second."""
+    version = tuple(map(int, pytest.__version__.split(".")[:2]))
+    if config.getoption("dist", default="no") == "loadgroup" and version >= (9, 2):
+        raise pytest.UsageError(f"pytest {pytest.__version__} breaks pytest-xdist's --dist loadgroup; install the "
+                                "pytest pyproject.toml's dev group pins (bash scripts/setup.sh does)")
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
