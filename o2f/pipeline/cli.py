@@ -137,7 +137,6 @@ def cmd_evidence(args: argparse.Namespace) -> None:
 def cmd_speed(args: argparse.Namespace) -> None:
     import torch
 
-    from ..speed_cells import medians
     from .speed import device_label, measure
 
     job, _ = requested_job(args)
@@ -148,7 +147,7 @@ def cmd_speed(args: argparse.Namespace) -> None:
     speed = measure(job.config, job.scale, device, args.images, overrides=job.overrides or None)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**speed, "device": device_label(device)}, indent=1))
-    print(f"{job.config}: {medians(speed['per_image'])}")
+    print(f"{job.config}: {({part: speed[part] for part in ('forward', 'select', 'nms')})}")
 
 
 def default_device() -> str:

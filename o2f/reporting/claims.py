@@ -203,7 +203,7 @@ def claim_resampling(results: Results, claim: Claim, seeds: list[int]) -> Resamp
     """The units the claim's bootstrap draws: the objects of Figure 6's image for a score-map claim, else
     the test images of its runs' resampled evidence; None where a run lacks them."""
     cells = claim.cells.values()
-    if all(cell.source == "speed" for cell in cells):  # the plan keeps speed apart from metrics
+    if claim.timed:
         runs = {name: results.speed_run(cell.experiment) or {} for name, cell in claim.cells.items()}
         sizes = {len(run["per_image"]["forward"]) if "per_image" in run else 0 for run in runs.values()}
         if len(sizes) != 1 or min(sizes) < MIN_TIMED_IMAGES:

@@ -60,6 +60,8 @@ class Results:
         self.root = root or Path.cwd()
         self._resampled: dict[Path, dict] = {}
         self._finals: dict[str, dict[int, dict]] = {}
+        self._map_counts: dict[tuple[str, str], dict[int, np.ndarray]] = {}
+        self._speed_runs: dict[str, dict | None] = {}
 
     def finals_by_seed(self, experiment: str) -> dict[int, dict]:
         """The evidence of each finished seed of the configured seeds, read once per report."""
@@ -136,14 +138,16 @@ class Results:
 
     def seed_map_counts(self, experiment: str, epoch: str) -> dict[int, np.ndarray]:
         """Per finished seed that kept score maps, Figure 6's count per object (``score_maps.dense_anchors``)
-        on the maps after the ``"first"`` or ``"last"`` epoch."""
-        found = {}
-        for seed in self.finals_by_seed(experiment):
-            files = epoch_files(self.root / self.plan.layout.evidence_dir(experiment, seed) / SCORE_MAPS)
-            if len(files) > 1:  # the first epoch's and the last's
-                with np.load(files[0 if epoch == "first" else -1]) as maps:
-                    found[seed] = dense_anchors(maps)
-        return found
+        on the maps after the ``"first"`` or ``"last"`` epoch, read once per report."""
+        if (experiment, epoch) not in self._map_counts:
+            found = {}
+            for seed in self.finals_by_seed(experiment):
+                files = epoch_files(self.root / self.plan.layout.evidence_dir(experiment, seed) / SCORE_MAPS)
+                if len(files) > 1:  # the first epoch's and the last's
+                    with np.load(files[0 if epoch == "first" else -1]) as maps:
+                        found[seed] = dense_anchors(maps)
+            self._map_counts[(experiment, epoch)] = found
+        return self._map_counts[(experiment, epoch)]
 
     def value(self, experiment: str | None, metric: str, nms: bool) -> Value:
         values = list(self.seed_values(experiment, metric, nms).values())
@@ -153,9 +157,14 @@ class Results:
         return Value(statistics.fmean(values), std, len(values))
 
     def speed_run(self, experiment: str | None) -> dict | None:
-        """The experiment's speed benchmark (``o2f speed``): medians, per-image timings, the device."""
-        path = self.root / self.plan.speed_file(experiment) if experiment else None
-        return json.loads(path.read_text()) if path is not None and path.exists() else None
+        """The experiment's speed benchmark (``o2f speed``): medians, per-image timings, the device; read once
+        per report (its cells, its claim's values, kinds and bootstrap all read it)."""
+        if experiment is None:
+            return None
+        if experiment not in self._speed_runs:
+            path = self.root / self.plan.speed_file(experiment)
+            self._speed_runs[experiment] = json.loads(path.read_text()) if path.exists() else None
+        return self._speed_runs[experiment]
 
     def speed(self, experiment: str | None, metric: str, with_nms: bool) -> Value:
         """A speed cell (ms or FPS, not %), from the experiment's speed benchmark."""
