@@ -416,8 +416,19 @@ def plot_rows(outcomes: list[Outcome]) -> list[dict]:
             if o.verdict != NOT_RUN and not o.claim.timed]
 
 
+def provenance(outcomes: list[Outcome]) -> str:
+    """Where the verdicts' values came from: the kinds the trainings ran on and the devices the claims on
+    speed were timed on, named apart (a kind reads "processor; precision", so kinds are split by " | ")."""
+    parts = []
+    for what, timed in (("Trainings on", False), ("Timings on", True)):
+        kinds = sorted({kind for o in outcomes if o.claim.timed == timed for kind in o.kinds})
+        if kinds:
+            parts.append(f"{what}: {' | '.join(kinds)}.")
+    return " ".join(parts)
+
+
 def write_claims(frame: pd.DataFrame, out_stem: Path, scale: str, seeds: list[int], scale_note: str = "",
-                 kinds: str = "") -> list[Path]:
+                 sources: str = "") -> list[Path]:
     """claims.csv (every column, each seed's value) and claims.md (the verdicts)."""
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     csv, md = out_stem.with_suffix(".csv"), out_stem.with_suffix(".md")
@@ -430,12 +441,12 @@ def write_claims(frame: pd.DataFrame, out_stem: Path, scale: str, seeds: list[in
               for _, r in frame.iterrows() if r["failed runs left out"]]
     relative = [f"* claim {r['id']}: {r['relative']}" for _, r in frame.iterrows() if r["relative"]]
     scale_line = f"{scale_note}\n\n" if scale_note else ""
-    kinds_line = f"Runs from: {kinds}.\n\n" if kinds else ""
+    sources_line = f"{sources}\n\n" if sources else ""
     md.write_text(
         f"{scale_line}**Does the paper hold? Scale: {scale}, seeds {', '.join(map(str, seeds))}: "
         f"{verdict_counts(frame, 'after Holm')} after Holm's correction ({verdict_counts(frame)} unadjusted); "
         f"failed runs left out{'; the claims on speed read apart' if frame['timed'].any() else ''}.**\n\n"
-        f"{kinds_line}{METHOD_NOTE} Values in points of the metric (AP, mMR), or ratios where the comparison "
+        f"{sources_line}{METHOD_NOTE} Values in points of the metric (AP, mMR), or ratios where the comparison "
         "divides.\n\n"
         f"{shown.to_markdown(index=False)}\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
         + ("\nFailed runs (o2f/failed_run.py):\n\n" + "\n".join(failed) + "\n" if failed else "")

@@ -116,7 +116,7 @@ def runs_note(plan: Plan, results: Results, table: str) -> str:
     rule flags and why (their cells keep them and say so)."""
     metric_cells = [cell for *_, cell in plan.cells(table) if cell.source == "metrics" and cell.experiment]
     kinds = sorted({kind for cell in metric_cells for kind in results.kinds(cell.experiment).values()})
-    note = f" Runs from: {'; '.join(kinds)}." if kinds else ""
+    note = f" Runs from: {' | '.join(kinds)}." if kinds else ""
     flagged = {(cell.experiment, seed): why
                for cell in metric_cells for seed, why in failed_seeds(results, cell).items()}
     if flagged:

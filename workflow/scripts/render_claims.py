@@ -3,16 +3,15 @@
 from pathlib import Path
 
 from o2f.pipeline.plan import Plan
-from o2f.reporting.claims import claims_frame, evaluate_claims, plot_rows, scale_note, write_claims
+from o2f.reporting.claims import claims_frame, evaluate_claims, plot_rows, provenance, scale_note, write_claims
 from o2f.reporting.claims_plot import plot_claims
 from o2f.reporting.results import Results
 
 plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 seeds = plan.settings["seeds"]
 outcomes = evaluate_claims(plan, Results(plan))
-kinds = "; ".join(sorted({kind for o in outcomes for kind in o.kinds}))
 write_claims(claims_frame(outcomes, seeds), Path(snakemake.output.md).with_suffix(""), plan.scale, seeds,  # noqa: F821
-             scale_note(plan), kinds)
+             scale_note(plan), provenance(outcomes))
 plot_claims(plot_rows(outcomes), Path(snakemake.output.png),  # noqa: F821
             f"Claims at scale {plan.scale}, seeds {', '.join(map(str, seeds))}: our 95 % interval (seeds and "
             "images; thin: seeds only), the paper's value, the threshold")
