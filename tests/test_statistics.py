@@ -223,6 +223,28 @@ def test_seeds_for_power_edge_cases():
     assert S.seeds_for_power(sd=1.0, effect=0.01) is None  # needs ~62000 seeds, past MAX_SEEDS_FOR_POWER
 
 
+def test_power_with_the_test_images_variance_by_hand():
+    """The fixed test set adds a variance more seeds do not shrink: standard error sqrt(sd^2 / n + v)."""
+    df, ncp, c = 9, 1 / math.sqrt(1 / 10 + 0.1), stats.t.ppf(0.975, 9)  # n = 10, sd 1, effect 1, v = 0.1
+    expected = stats.nct.sf(c, df, ncp) + stats.nct.cdf(-c, df, ncp)
+    assert S.t_test_power(10, 1.0, 1.0, 0.05, one_sided=False, image_var=0.1) == pytest.approx(expected)
+    without = S.seeds_for_power(1.0, 1.0, 0.05, one_sided=False)
+    assert S.seeds_for_power(1.0, 1.0, 0.05, one_sided=False, image_var=0.01) > without
+    # v = 0.25: even infinitely many seeds leave a standard error of 0.5, an effect of 2 of them: power ~0.52
+    assert S.seeds_for_power(1.0, 1.0, 0.05, one_sided=False, image_var=0.25) is None
+    # no seed noise, standard error 0.1: ncp 10, yet two seeds' t(1) critical value is 12.7; three seeds' 4.3
+    assert S.seeds_for_power(0.0, 1.0, 0.05, one_sided=False, image_var=0.01) == 3
+
+
+def test_image_variance_is_the_bootstrap_variance_less_its_seed_draws():
+    # replicates 1, 2, 3, 4: variance 5/3; seeds 0 and 2 (s^2 = 2) drawn two at a time: 2 * 1 / 4 = 0.5
+    replicates = S.Replicates(np.array([1.0, 2.0, 3.0, 4.0]), np.ones(4, dtype=np.int64), exact=False)
+    assert S.image_variance(replicates, [0.0, 2.0]) == pytest.approx(5 / 3 - 0.5)
+    assert S.image_variance(replicates, [0.0, 20.0]) == 0.0  # floored: the seeds explain all of it
+    weighted = S.Replicates(np.array([1.0, 3.0]), np.array([1, 3]), exact=True)  # 1, 3, 3, 3: variance 1
+    assert S.image_variance(weighted, [5.0]) == pytest.approx(1.0)
+
+
 def test_failed_run_stuck_regression_loss():
     healthy = [{"epoch": e, "loss_bbox": v} for e, v in enumerate([0.9, 0.7, 0.6, 0.55], start=1)]
     assert S.failed_run(healthy, 30.0, [31.0, 29.0]) is None

@@ -27,7 +27,7 @@ from ..errors import O2FError
 from ..failed_run import failed_run, stuck_epochs  # noqa: F401  (the rule the report applies)
 
 LEVEL = 0.95  # two-sided interval level shown in the report
-ALPHA = 0.05  # family-wise error rate for Holm's correction; one-sided level of each direction test
+ALPHA = 0.05  # family-wise error rate of Holm's correction over the claims' two-sided p-values
 EXACT_LIMIT = 200_000  # distinct (seed multiset, image multiset) pairs the exact mode enumerates at most
 MAX_SEEDS_FOR_POWER = 1000  # seeds_for_power searches no further: beyond this no experiment of ours is planned
 
@@ -177,6 +177,17 @@ def percentile_interval(replicates: Replicates, level: float = LEVEL) -> tuple[f
     return float(low), float(high)
 
 
+def image_variance(replicates: Replicates, seed_values: Sequence[float]) -> float:
+    """The variance the test images add to the mean over seeds: the crossed bootstrap's variance less what
+    its draws of seeds contribute (a mean of n seeds drawn with replacement from values with sample variance
+    s^2 varies by s^2 (n - 1) / n^2), floored at 0."""
+    values, counts = replicates.defined()
+    total = float(np.cov(values, fweights=counts)) if counts.sum() > 1 else 0.0
+    n = len(seed_values)
+    seed_part = float(np.var(seed_values, ddof=1)) * (n - 1) / n ** 2 if n > 1 else 0.0
+    return max(0.0, total - seed_part)
+
+
 def seed_t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float | None, float | None]:
     """Student t interval of the mean over seeds (seed noise only, the test set held fixed);
     (None, None) below two values."""
@@ -243,8 +254,8 @@ def holm(p_values: Sequence[float], alpha: float = ALPHA) -> tuple[np.ndarray, n
 
 def direction_verdict(side: str, threshold: float, low: float | None, high: float | None) -> str:
     """"holds" when the whole interval is on the claim's side of the threshold, "contradicted" when all
-    of it is on the other side, "not resolved" otherwise. A one-sided test at level alpha reads the
-    two-sided interval at 1 - 2 alpha."""
+    of it is on the other side, "not resolved" otherwise: with the report's 95 % interval,
+    a one-sided test at 2.5 % each way."""
     if low is None or high is None:
         return NOT_RESOLVED
     supports = _side(side)
@@ -297,10 +308,13 @@ def magnitude_reading(paper: float | None, low: float | None, high: float | None
     return INSIDE
 
 
-def t_test_power(n: int, sd: float, effect: float, alpha: float = ALPHA, one_sided: bool = True) -> float:
+def t_test_power(n: int, sd: float, effect: float, alpha: float = ALPHA, one_sided: bool = True,
+                 image_var: float = 0.0) -> float:
     """Power of a one-sample t-test on n per-seed differences with standard deviation sd against a true
-    mean ``effect``: the noncentral t's mass beyond the critical value(s)."""
-    df, ncp = n - 1, abs(effect) / sd * math.sqrt(n)
+    mean ``effect``: the noncentral t's mass beyond the critical value(s). ``image_var`` is the variance the
+    fixed test set adds to the mean over seeds, which more seeds do not shrink (standard error
+    sqrt(sd^2 / n + image_var))."""
+    df, ncp = n - 1, abs(effect) / math.sqrt(sd * sd / n + image_var)
     if one_sided:
         return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, ncp))
     critical = stats.t.ppf(1 - alpha / 2, df)
@@ -308,20 +322,23 @@ def t_test_power(n: int, sd: float, effect: float, alpha: float = ALPHA, one_sid
 
 
 def seeds_for_power(sd: float, effect: float, alpha: float = ALPHA, power: float = 0.8,
-                    one_sided: bool = True) -> int | None:
+                    one_sided: bool = True, image_var: float = 0.0) -> int | None:
     """The fewest seeds n >= 2 at which a paired t-test over seeds detects ``effect`` with the given power,
-    given the per-seed standard deviation ``sd`` of the comparison. None when no n up to
-    MAX_SEEDS_FOR_POWER does (always so for effect 0: there is nothing to detect)."""
+    given the per-seed standard deviation ``sd`` of the comparison and the test images' variance
+    ``image_var`` (t_test_power). None when no n up to MAX_SEEDS_FOR_POWER does: always so for effect 0
+    (there is nothing to detect), and where the test images alone keep the effect from the level."""
     if not (sd >= 0 and math.isfinite(sd)) or not math.isfinite(effect):
         raise O2FError(f"seeds_for_power needs a finite sd >= 0 and a finite effect, got sd={sd}, effect={effect}")
+    if not (image_var >= 0 and math.isfinite(image_var)):
+        raise O2FError(f"seeds_for_power needs a finite image variance >= 0, got {image_var}")
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise O2FError(f"alpha and power must lie in (0, 1), got alpha={alpha}, power={power}")
     if effect == 0:
         return None
-    if sd == 0:
-        return 2  # no seed-to-seed noise: the smallest sample that has a t-test at all
+    if sd == 0 and image_var == 0:
+        return 2  # no noise at all: the smallest sample that has a t-test at all
     for n in range(2, MAX_SEEDS_FOR_POWER + 1):
-        if t_test_power(n, sd, effect, alpha, one_sided) >= power:
+        if t_test_power(n, sd, effect, alpha, one_sided, image_var) >= power:
             return n
     return None
 
