@@ -232,6 +232,9 @@ def test_power_with_the_test_images_variance_by_hand():
     assert S.seeds_for_power(1.0, 1.0, 0.05, one_sided=False, image_var=0.01) > without
     # v = 0.25: even infinitely many seeds leave a standard error of 0.5, an effect of 2 of them: power ~0.52
     assert S.seeds_for_power(1.0, 1.0, 0.05, one_sided=False, image_var=0.25) is None
+    assert S.images_limit_power(1.0, 0.25, 0.05, one_sided=False)  # 1 / 0.5 = 2 < 1.96 + 0.84
+    assert not S.images_limit_power(1.0, 0.1, 0.05, one_sided=False)  # 3.16 > 2.80: seeds can get there
+    assert not S.images_limit_power(1.0, 0.0, 0.05)
     # no seed noise, standard error 0.1: ncp 10, yet two seeds' t(1) critical value is 12.7; three seeds' 4.3
     assert S.seeds_for_power(0.0, 1.0, 0.05, one_sided=False, image_var=0.01) == 3
 

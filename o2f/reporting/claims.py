@@ -55,7 +55,8 @@ METHOD_NOTE = (f"Interval: {LEVEL:.0%} percentile interval of a paired bootstrap
                "reference cell where the claim names one) lies inside, below or above our interval. Seeds for 80 % "
                "power: a paired t-test over seeds at Holm's strictest level (5 % over the number of claims tested), "
                "its standard error the seeds' spread over the number of seeds plus the test images' variance, "
-               "which more seeds do not shrink ('none': the test images alone keep the effect from the level); for "
+               "which more seeds do not shrink ('none (test images)': no number of seeds would do, more test "
+               "images would); for "
                "the paper's effect and for ours (the direction ours points, which may be against the claim). A "
                "claim on speed is one measurement with no seed, its interval a bootstrap over the timed images: it "
                "is read on its own, outside Holm's family and the plot, so timing noise moves no other verdict. A "
@@ -83,8 +84,8 @@ class Outcome:
     magnitude: str | None = None
     relative: str = ""  # ours and the paper's value as a share of the reference cell
     paper_effect: float | None = None  # the paper's value in our units (scaled by the reference cell)
-    seeds_paper: int | None = None
-    seeds_observed: int | None = None
+    seeds_paper: int | str | None = None  # seeds for 80 % power (power_seeds)
+    seeds_observed: int | str | None = None
     excluded: tuple[str, ...] = ()  # failed runs left out (the seeds they are in)
     all_runs: str = ""  # the verdict with the failed runs kept, where it differs
     kinds: tuple[str, ...] = ()
@@ -347,9 +348,16 @@ def adjust(outcomes: list[Outcome]) -> list[Outcome]:
     return [o if o.adjusted != NOT_RUN or o.verdict == NOT_RUN else replace(o, adjusted=o.verdict) for o in out]
 
 
-def power_seeds(sd: float | None, effect: float | None, level: float, image_var: float = 0.0) -> int | None:
+IMAGES_LIMIT = "images"  # power_seeds: the test images alone keep the effect from the level
+
+
+def power_seeds(sd: float | None, effect: float | None, level: float, image_var: float = 0.0) -> int | str | None:
+    """The seeds a resolved verdict would need, IMAGES_LIMIT where no number of seeds would do (more test
+    images would), or None (no effect to detect, or more than MAX_SEEDS_FOR_POWER)."""
     if sd is None or effect is None or not np.isfinite(effect):
         return None
+    if S.images_limit_power(effect, image_var, alpha=level, power=POWER, one_sided=False):
+        return IMAGES_LIMIT
     return S.seeds_for_power(sd, effect, alpha=level, power=POWER, one_sided=False, image_var=image_var)
 
 
@@ -384,9 +392,15 @@ def interval_text(low: float | None, high: float | None, digits: int) -> str:
     return f"[{fmt(low, digits)}, {fmt(high, digits)}]" if low is not None else "–"
 
 
+def seeds_text(seeds: int | str | None) -> str:
+    if seeds == IMAGES_LIMIT:
+        return "none (test images)"
+    return f"> {S.MAX_SEEDS_FOR_POWER} or none" if seeds is None else str(seeds)
+
+
 def power_text(o: Outcome) -> str:
-    parts = [f"paper's effect {o.seeds_paper if o.seeds_paper else '> 1000 or none'}" if o.paper_effect is not None
-             else "", f"ours {o.seeds_observed if o.seeds_observed else '> 1000 or none'}"]
+    parts = [f"paper's effect {seeds_text(o.seeds_paper)}" if o.paper_effect is not None else "",
+             f"ours {seeds_text(o.seeds_observed)}"]
     return "; ".join(p for p in parts if p) if o.p is not None and len(o.per_seed) > 1 else "–"
 
 
@@ -497,4 +511,4 @@ def _needs_seeds(row) -> str:
     """"not resolved: needs about N seeds at this scale", where the power figure says so."""
     if row["after Holm"] != NOT_RESOLVED or row["seeds for 80 % power"] == "–":
         return ""
-    return f"not resolved after Holm: {row['seeds for 80 % power']} seeds for 80 % power at this scale"
+    return f"not resolved after Holm; seeds for 80 % power at this scale: {row['seeds for 80 % power']}"

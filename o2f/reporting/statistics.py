@@ -343,6 +343,16 @@ def seeds_for_power(sd: float, effect: float, alpha: float = ALPHA, power: float
     return None
 
 
+def images_limit_power(effect: float, image_var: float, alpha: float = ALPHA, power: float = 0.8,
+                       one_sided: bool = True) -> bool:
+    """Whether the test images' variance alone keeps ``effect`` from the level at that power, however many
+    seeds: with infinitely many the t-test is a z-test with standard error sqrt(image_var)."""
+    if image_var <= 0:
+        return False
+    critical = stats.norm.ppf(1 - (alpha if one_sided else alpha / 2))
+    return abs(effect) / math.sqrt(image_var) < critical + stats.norm.ppf(power)
+
+
 def _side(side: str) -> Callable:
     if side not in SIDES:
         raise O2FError(f"unknown side '{side}'; choose from {', '.join(SIDES)}")
