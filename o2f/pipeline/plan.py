@@ -402,16 +402,6 @@ class Plan:
     def speed_file(self, experiment: str) -> str:
         return self.layout.speed_file(experiment)
 
-    def speed_inputs(self, experiment: str) -> list[str]:
-        """What a speed measurement reads (its data set's images) and waits for, so that it never competes
-        with a training for the cores (the trainings this DAG runs for its tables); nothing once the
-        measurement exists: a committed one is kept as it is, not redone because the DAG prepares the data
-        or trains another run of its table."""
-        if (self.root / self.speed_file(experiment)).exists():
-            return []
-        return self.dataset_inputs(experiment) + self.trainings_here(
-            [t for t in self.settings["tables"] if t in self.tables])
-
     def evidence_file(self, experiment: str, seed: int) -> str:
         return self.layout.evidence_file(experiment, seed)
 

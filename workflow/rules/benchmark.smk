@@ -1,12 +1,13 @@
 # Speed of each model shown in a table's speed columns (Table 5): forward, selection and NMS
 # per image on the job's device, after the trainings this DAG runs, so it never competes with one (a run
-# trained elsewhere is not waited for, nor retrained). Kept beside the runs' evidence: a committed
-# measurement waits for nothing and is not redone, whatever the DAG trains (`ancient` inputs).
+# trained elsewhere is not waited for, nor retrained). Kept beside the runs' evidence; `ancient` inputs: a
+# committed measurement is not redone for a missing work dir.
 
 
 rule speed:
     input:
-        ancient(lambda w: PLAN.speed_inputs(w.experiment)),
+        data=ancient(lambda w: PLAN.dataset_inputs(w.experiment)),
+        trained=ancient(lambda w: PLAN.trainings_here([t for t in PLAN.settings["tables"] if t in PLAN.tables])),
     output:
         PLAN.layout.speed_file("{experiment}"),
     params:
