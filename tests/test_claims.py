@@ -93,6 +93,8 @@ def test_each_verdict_and_its_interval_by_hand(demo_runs):
     assert holds.paper_effect == pytest.approx(1.4 / 37.6 * 13.0) and holds.magnitude == "below"
     mid = C.relative_reading(None, demo_runs[1], replace(holds, low=0.4, high=1.0))  # scaled: inside, unscaled: above
     assert mid.magnitude == "inside" and S.magnitude_reading(1.4, 0.4, 1.0) == "above"
+    plotted = next(row for row in C.plot_rows(list(found.values())) if row["id"] == "5")
+    assert plotted["paper"] == pytest.approx(1.4 / 37.6 * 13.0)  # the plot draws the value the size reads
 
     assert found["7"].verdict == C.NOT_RUN and "o2f_r50_1x_1conv" in found["7"].note  # its run is missing
     assert found["9a"].verdict == C.NOT_RUN and "add: table1" in found["9a"].note  # not in the configured tables
@@ -173,7 +175,7 @@ def test_missing_runs_read_not_run_and_the_rest_render(demo_runs, tmp_path):
     assert rows["5"]["verdict"] == C.HOLDS and rows["5"]["95% interval"] == "[1.70, 2.70]"
     assert rows["5"]["seed 0"] == "2.000" and rows["5"]["seed 2"] == "2.400"  # each seed's value in the CSV
     assert rows["1"]["ours (mean)"] == "0.467" and rows["1"]["paper"] == "0.46"  # ratios: the paper's two decimals
-    assert rows["7"]["verdict"] == C.NOT_RUN and rows["7"]["ours (mean)"] == "–"
+    assert rows["7"]["verdict"] == C.NOT_RUN and rows["7"]["ours (mean)"] == "–" and rows["7"]["size"] == "–"
     assert rows["8a"]["paper"].startswith("– (Figure 5")
     text = md.read_text()
     on_runs = [r for r in rows.values() if not r["timed"] and not r["beyond the paper"]]  # counted apart

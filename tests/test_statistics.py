@@ -235,17 +235,21 @@ def test_power_with_the_test_images_variance_by_hand():
     assert S.images_limit_power(1.0, 0.25, 0.05, one_sided=False)  # 1 / 0.5 = 2 < 1.96 + 0.84
     assert not S.images_limit_power(1.0, 0.1, 0.05, one_sided=False)  # 3.16 > 2.80: seeds can get there
     assert not S.images_limit_power(1.0, 0.0, 0.05)
+    assert not S.images_limit_power(0.0, 0.25, 0.05)  # no effect: nothing to detect, not the images' fault
     # no seed noise, standard error 0.1: ncp 10, yet two seeds' t(1) critical value is 12.7; three seeds' 4.3
     assert S.seeds_for_power(0.0, 1.0, 0.05, one_sided=False, image_var=0.01) == 3
 
 
-def test_image_variance_is_the_bootstrap_variance_less_its_seed_draws():
-    # replicates 1, 2, 3, 4: variance 5/3; seeds 0 and 2 (s^2 = 2) drawn two at a time: 2 * 1 / 4 = 0.5
-    replicates = S.Replicates(np.array([1.0, 2.0, 3.0, 4.0]), np.ones(4, dtype=np.int64), exact=False)
-    assert S.image_variance(replicates, [0.0, 2.0]) == pytest.approx(5 / 3 - 0.5)
-    assert S.image_variance(replicates, [0.0, 20.0]) == 0.0  # floored: the seeds explain all of it
-    weighted = S.Replicates(np.array([1.0, 3.0]), np.array([1, 3]), exact=True)  # 1, 3, 3, 3: variance 1
-    assert S.image_variance(weighted, [5.0]) == pytest.approx(1.0)
+def test_image_variance_is_the_part_of_the_draws_every_seed_shares():
+    # seeds move together on the draws (1, 3) and (1, 3): per-seed variance 2, the mean's 2: all shared
+    assert S.image_variance(np.array([[1.0, 3.0], [1.0, 3.0]])) == pytest.approx(2.0)
+    # opposite moves (1, 3) and (3, 1): the mean never moves; nothing shared, all seed x image
+    assert S.image_variance(np.array([[1.0, 3.0], [3.0, 1.0]])) == 0.0
+    # (0, 2, 4) and (2, 2, 2): v = (4 + 0) / 2 = 2, mean (1, 2, 3): V = 1, c = (2 x 1 - 2) / 1 = 0
+    assert S.image_variance(np.array([[0.0, 2.0, 4.0], [2.0, 2.0, 2.0]])) == pytest.approx(0.0)
+    # three seeds (0, 3), (1, 4), (2, 2): v = (4.5 + 4.5 + 0) / 3 = 3, mean (1, 3): V = 2, c = (3 x 2 - 3) / 2
+    assert S.image_variance(np.array([[0.0, 3.0], [1.0, 4.0], [2.0, 2.0]])) == pytest.approx(1.5)
+    assert S.image_variance(np.array([[1.0, np.nan, 3.0]])) == pytest.approx(2.0)  # one seed; NaN draws left out
 
 
 def test_failed_run_stuck_regression_loss():

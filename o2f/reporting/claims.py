@@ -1,6 +1,6 @@
 """Does the paper hold? Each claim read twice, in the paper's own terms: its direction (holds, contradicted
-or not resolved against zero, a threshold the paper states, or the on-par margin) and its size (the
-paper's value against our interval), with Holm's correction over the claims that ran and the seeds a
+or not resolved against zero, a ratio's 1, or a value the paper prints) and its size (the paper's value,
+scaled to our reference cell, against our interval), with Holm's correction over the claims that ran and the seeds a
 resolved verdict would need.
 
 Interval: a paired bootstrap crossed over seeds and test images (``statistics.crossed_bootstrap``): each
@@ -154,20 +154,25 @@ def evaluate(claim: Claim, samples: dict[str, dict[int, object]], resampling: Re
     boot_low = boot_high = None
     image_var = 0.0
     if r is not None and (len(used) > 1 or r.seedless) and all(set(used) <= s for s in r.seeds.values()):
-        replicates = S.crossed_bootstrap(list(claim.cells), used, r.n_units, r.metric, claim.comparison.evaluate,
+        metric = S.MetricCache(r.metric)
+        replicates = S.crossed_bootstrap(list(claim.cells), used, r.n_units, metric, claim.comparison.evaluate,
                                          r.n_resamples, r.rng_seed)
         boot_low, boot_high = S.percentile_interval(replicates, LEVEL)
         p = min(1.0, 2 * min(S.direction_p_value(replicates, claim.side, claim.threshold),
                              S.direction_p_value(replicates, OPPOSITE[claim.side], claim.threshold)))
-        image_var = S.image_variance(replicates, values)
+        image_var = S.image_variance(per_seed_on_draws(claim, used, r, metric))
         if r.seedless:
             low, high = boot_low, boot_high
             method = f"bootstrap over the {r.n_units} {r.units} (one measurement each, no seed)"
-        else:  # the envelope: the bootstrap covers the units, the t interval the few seeds
+        elif all(v is not None and np.isfinite(v) for v in (seed_low, seed_high)):
+            # the envelope: the bootstrap covers the units, the t interval the few seeds
             low, high = min(boot_low, seed_low), max(boot_high, seed_high)
             p = max(p, t_p_value(values, claim))
             method = (f"bootstrap over seeds {', '.join(map(str, used))} and {r.n_units} {r.units}, "
                       "enveloped by the seed-only t")
+        else:
+            low = high = p = None
+            method = f"seed values not finite ({', '.join(f'{v:g}' for v in values)}): no interval"
         if replicates.undefined:
             note = "; ".join(filter(None, [note, f"{replicates.undefined} replicates undefined"]))
     elif claim.timed:
@@ -182,6 +187,21 @@ def evaluate(claim: Claim, samples: dict[str, dict[int, object]], resampling: Re
     return Outcome(claim, verdict(claim.side, claim.threshold, low, high), mean, low, high, len(values), method,
                    note, per_seed, seed_low, seed_high, p, magnitude=S.magnitude_reading(claim.paper, low, high),
                    boot_low=boot_low, boot_high=boot_high, image_var=image_var)
+
+
+def per_seed_on_draws(claim: Claim, seeds: list[int], r: Resampling, metric: S.Metric) -> np.ndarray:
+    """Each seed's comparison on each of the bootstrap's unit multisets (NaN where undefined): what
+    statistics.image_variance separates into the part seeds share and the part they do not."""
+    rows = []
+    for seed in seeds:
+        row = []
+        for units in S.image_draws(r.n_units, r.n_resamples, r.rng_seed):
+            try:
+                row.append(claim.comparison.evaluate({name: metric(name, seed, units) for name in claim.cells}))
+            except ZeroDivisionError:
+                row.append(np.nan)
+        rows.append(row)
+    return np.array(rows, dtype=float)
 
 
 def t_p_value(values: list[float], claim: Claim) -> float | None:
@@ -376,6 +396,8 @@ def relative_reading(plan: Plan, results: Results, outcome: Outcome) -> Outcome:
             paper_effect = claim.paper / paper_ref * ours_ref
             shares = f"ours {100 * outcome.mean / ours_ref:+.1f} %, paper {100 * claim.paper / paper_ref:+.1f} %"
             relative = f"{shares} of {claim.relative_to}"
+    if outcome.verdict == NOT_RUN:
+        return replace(outcome, paper_effect=paper_effect)
     return replace(outcome, paper_effect=paper_effect, relative=relative,
                    magnitude=S.magnitude_reading(paper_effect, outcome.low, outcome.high))
 
@@ -461,8 +483,9 @@ def scale_note(plan: Plan) -> str:
 def plot_rows(outcomes: list[Outcome]) -> list[dict]:
     """The forest plot's rows (claims_plot.plot_claims): one per claim that ran."""
     units = {True: "ratio", False: "points of the metric"}
-    return [{"id": o.claim.id, "label": o.claim.comparison.text, "mean": o.mean, "low": o.low, "high": o.high,
-             "seed_low": o.seed_low, "seed_high": o.seed_high, "paper": o.claim.paper, "verdict": o.verdict,
+    return [{"id": o.claim.id, "label": o.claim.comparison.text, "mean": o.mean,
+             "low": o.low if o.boot_low is None else o.boot_low, "high": o.high if o.boot_high is None else o.boot_high,
+             "seed_low": o.seed_low, "seed_high": o.seed_high, "paper": o.paper_effect, "verdict": o.verdict,
              "adjusted": o.adjusted, "threshold": o.claim.threshold,
              "unit": units["/" in o.claim.comparison.text]} for o in outcomes
             if o.verdict != NOT_RUN and not o.claim.timed]
@@ -508,7 +531,7 @@ def write_claims(frame: pd.DataFrame, out_stem: Path, scale: str, seeds: list[in
 
 
 def _needs_seeds(row) -> str:
-    """"not resolved: needs about N seeds at this scale", where the power figure says so."""
+    """"not resolved after Holm; seeds for 80 % power at this scale: ...", where a power figure stands."""
     if row["after Holm"] != NOT_RESOLVED or row["seeds for 80 % power"] == "–":
         return ""
     return f"not resolved after Holm; seeds for 80 % power at this scale: {row['seeds for 80 % power']}"

@@ -1,7 +1,8 @@
 """Every claim at a glance: a forest plot, one row per claim, grouped by unit (AP points, ratios, mMR points).
 
-A row shows our mean, our 95 % interval (seeds and test images, thick) and the seed-only t interval (thin),
-the paper's value (a hollow diamond) and the claim's threshold (a grey tick), coloured by the verdict; the
+A row shows our mean, the crossed bootstrap's 95 % interval (seeds and test images, thick) and the seed-only
+t interval (thin), whose envelope the verdict reads, the paper's value (scaled to our reference cell where
+the claim names one; a hollow diamond) and the claim's threshold (a grey tick), coloured by the verdict; the
 mean is filled where Holm's correction keeps the verdict and hollow where it changes it, and both verdicts
 are written at the right. Fixed sizes and no PNG metadata beyond the image: a rerun writes the same bytes.
 """
@@ -124,7 +125,7 @@ def draw_group(ax, unit: str, rows: list[dict]) -> None:
 def legend_handles() -> list:
     """What the marks mean, and the verdicts' colours."""
     return [
-        Line2D([], [], color="#555555", linewidth=5.0, alpha=0.6, label="our 95 % interval (seeds and images)"),
+        Line2D([], [], color="#555555", linewidth=5.0, alpha=0.6, label="bootstrap 95 % interval (seeds and images)"),
         Line2D([], [], color="#555555", linewidth=1.2, label="seed-only t interval"),
         Line2D([], [], linestyle="none", marker="o", markersize=7, color="#555555",
                label="our mean: filled, Holm keeps the verdict"),

@@ -36,7 +36,7 @@ def claims_section(csv: Path, sources: dict[str, tuple[str, ...]] | None = None,
                    shown: tuple[str, ...] = ()) -> list[str]:
     """"Does the paper hold?": one row per claim, its verdict coloured; with ``sources`` (claim id -> the
     tables and figures it reads) a column links each to its table on the page."""
-    from .claims import METHOD_NOTE, verdict_counts
+    from .claims import METHOD_NOTE, read_apart, verdict_counts
 
     frame = pd.read_csv(csv, keep_default_na=False, dtype=str)
     columns = CLAIM_COLUMNS[:-1] + (["from"] if sources is not None else [])
@@ -52,7 +52,7 @@ def claims_section(csv: Path, sources: dict[str, tuple[str, ...]] | None = None,
         rows.append(f"<tr>{cells}{verdict}</tr>")
     return ["<h2 id='claims'>Does the paper hold?</h2>",
             f"<p>After Holm's correction: {html.escape(verdict_counts(frame, CLAIM_COLUMNS[-1]))} (unadjusted: "
-            f"{html.escape(verdict_counts(frame))}). {html.escape(METHOD_NOTE)} "
+            f"{html.escape(verdict_counts(frame))}{html.escape(read_apart(frame))}). {html.escape(METHOD_NOTE)} "
             "Per-seed values and notes: <a href='claims.csv'>claims.csv</a>.</p>",
             claim_sources_note(sources or {}, shown),
             f"<table><tr>{head}</tr>{''.join(rows)}</table>"]

@@ -3,7 +3,9 @@ Holm's correction, verdicts, a power figure and the failed-run rule.
 
 Two sources of noise move a claim's comparison: the training seed (data order, augmentation,
 initialisation) and the finite test set (another sample of images would give another AP). The
-seed-only Student t interval covers the first; the crossed bootstrap covers both. The test set is
+seed-only Student t interval covers the first; the crossed bootstrap covers both, but over two or three
+seeds understates the first (it redraws the few seeds there are, with no t quantile), so the report reads
+the envelope of the two. The test set is
 the same images for every seed and every method, so one draw of images serves every seed and both
 sides of a comparison: methods are compared on the same images, as in the paper.
 
@@ -177,15 +179,22 @@ def percentile_interval(replicates: Replicates, level: float = LEVEL) -> tuple[f
     return float(low), float(high)
 
 
-def image_variance(replicates: Replicates, seed_values: Sequence[float]) -> float:
-    """The variance the test images add to the mean over seeds: the crossed bootstrap's variance less what
-    its draws of seeds contribute (a mean of n seeds drawn with replacement from values with sample variance
-    s^2 varies by s^2 (n - 1) / n^2), floored at 0."""
-    values, counts = replicates.defined()
-    total = float(np.cov(values, fweights=counts)) if counts.sum() > 1 else 0.0
-    n = len(seed_values)
-    seed_part = float(np.var(seed_values, ddof=1)) * (n - 1) / n ** 2 if n > 1 else 0.0
-    return max(0.0, total - seed_part)
+def image_variance(per_seed: np.ndarray) -> float:
+    """The variance the test images add to a mean over seeds that more seeds do not shrink: the part of
+    the image draws' effect every seed shares. ``per_seed[i, r]`` is seed i's comparison on image multiset
+    r (NaN where undefined). With v the mean over seeds of each seed's variance over the draws and V the
+    variance of the seeds' mean, V = c + (v - c) / n, so c = (n V - v) / (n - 1), floored at 0; the rest
+    of v (seed x image) already lies in the seeds' spread. One seed: V itself (nothing to separate)."""
+    values = np.asarray(per_seed, dtype=float)
+    values = values[:, ~np.isnan(values).any(axis=0)]
+    n = values.shape[0]
+    if values.shape[1] < 2:
+        return 0.0
+    spread_of_mean = float(np.var(values.mean(axis=0), ddof=1))
+    if n == 1:
+        return spread_of_mean
+    mean_spread = float(np.mean(np.var(values, axis=1, ddof=1)))
+    return max(0.0, (n * spread_of_mean - mean_spread) / (n - 1))
 
 
 def seed_t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float | None, float | None]:
@@ -347,7 +356,7 @@ def images_limit_power(effect: float, image_var: float, alpha: float = ALPHA, po
                        one_sided: bool = True) -> bool:
     """Whether the test images' variance alone keeps ``effect`` from the level at that power, however many
     seeds: with infinitely many the t-test is a z-test with standard error sqrt(image_var)."""
-    if image_var <= 0:
+    if image_var <= 0 or effect == 0:  # no effect: nothing to detect (seeds_for_power says none)
         return False
     critical = stats.norm.ppf(1 - (alpha if one_sided else alpha / 2))
     return abs(effect) / math.sqrt(image_var) < critical + stats.norm.ppf(power)

@@ -13,6 +13,6 @@ outcomes = evaluate_claims(plan, Results(plan))
 write_claims(claims_frame(outcomes, seeds), Path(snakemake.output.md).with_suffix(""), plan.scale, seeds,  # noqa: F821
              scale_note(plan), provenance(outcomes))
 plot_claims(plot_rows(outcomes), Path(snakemake.output.png),  # noqa: F821
-            f"Claims at scale {plan.scale}, seeds {', '.join(map(str, seeds))}: our 95 % interval (seeds and "
-            "images; thin: seeds only), the paper's value, the threshold")
+            f"Claims at scale {plan.scale}, seeds {', '.join(map(str, seeds))}: bootstrap 95 % interval (seeds and "
+            "images; thin: seed t; the verdict reads both), the paper's value (scaled), the threshold")
 Path(snakemake.log[0]).write_text(f"rendered {snakemake.output.md}\n")  # noqa: F821
