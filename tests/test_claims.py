@@ -316,7 +316,8 @@ def test_the_speed_claim_resamples_the_timed_images_of_one_measurement(repo_root
     assert outcome.adjusted == C.HOLDS and outcome.adjusted_p is None  # outside Holm's family
     assert "31" not in [row["id"] for row in C.plot_rows(outcomes)]
     training_kind = next(kind for o in outcomes if o.claim.id == "1" for kind in o.kinds)
-    assert C.provenance(outcomes) == f"Trainings on: {training_kind}. Timings on: CPU (Test CPU), 1 threads."
+    assert C.provenance(outcomes) == (f"Trainings on: {training_kind}. Timings on: CPU (Test CPU), 1 threads. "
+                                      "Bootstrap draws: 5 timed images (claims 31).")
     assert set(plan.claim_evidence_files()) >= {plan.speed_file("fcos_r50_1x"), plan.speed_file("o2f_r50_1x")}
     # A DAG that measures no speed (the default target trains both models, shows no speed) does not read it.
     default = plan_for(repo_root)

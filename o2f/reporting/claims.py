@@ -93,6 +93,7 @@ class Outcome:
     boot_high: float | None = None
     image_var: float = 0.0  # the variance the test images add to the mean over seeds (statistics.image_variance)
     left_out: tuple[int, ...] = ()  # the seeds of failed runs, left out of the values and the reference cell
+    units: str = ""  # what the bootstrap drew besides seeds, e.g. "17 test images"
 
 
 def verdict(side: str, threshold: float, low: float | None, high: float | None) -> str:
@@ -186,7 +187,8 @@ def evaluate(claim: Claim, samples: dict[str, dict[int, object]], resampling: Re
         method += " (the seeds all its runs share)"
     return Outcome(claim, verdict(claim.side, claim.threshold, low, high), mean, low, high, len(values), method,
                    note, per_seed, seed_low, seed_high, p, magnitude=S.magnitude_reading(claim.paper, low, high),
-                   boot_low=boot_low, boot_high=boot_high, image_var=image_var)
+                   boot_low=boot_low, boot_high=boot_high, image_var=image_var,
+                   units=f"{r.n_units} {r.units}" if boot_low is not None else "")
 
 
 def per_seed_on_draws(claim: Claim, seeds: list[int], r: Resampling, metric: S.Metric) -> np.ndarray:
@@ -493,12 +495,20 @@ def plot_rows(outcomes: list[Outcome]) -> list[dict]:
 
 def provenance(outcomes: list[Outcome]) -> str:
     """Where the verdicts' values came from: the kinds the trainings ran on and the devices the claims on
-    speed were timed on, named apart (a kind reads "processor; precision", so kinds are split by " | ")."""
+    speed were timed on, named apart (a kind reads "processor; precision", so kinds are split by " | "),
+    and what each claim's bootstrap drew besides seeds (the test set's size bounds what seeds can resolve)."""
     parts = []
     for what, timed in (("Trainings on", False), ("Timings on", True)):
         kinds = sorted({kind for o in outcomes if o.claim.timed == timed for kind in o.kinds})
         if kinds:
             parts.append(f"{what}: {' | '.join(kinds)}.")
+    drawn: dict[str, list[str]] = {}
+    for o in outcomes:
+        if o.units:
+            drawn.setdefault(o.units, []).append(o.claim.id)
+    if drawn:
+        parts.append("Bootstrap draws: " + "; ".join(f"{units} (claims {', '.join(ids)})"
+                                                      for units, ids in drawn.items()) + ".")
     return " ".join(parts)
 
 
