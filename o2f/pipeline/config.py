@@ -163,11 +163,25 @@ TRAINED_KEYS = ("model", "train_cfg", "param_scheduler", "optim_wrapper", "train
 
 
 def trained_digest(cfg: Config) -> str:
-    """A digest of what a config trains (model, schedule, optimiser, training data), not of where it logs."""
+    """A digest of what a config trains (model, schedule, optimiser, training data), not of where it logs;
+    two spellings of one function digest alike (``one_matching_form``)."""
     import hashlib
 
-    tree = {key: cfg.to_dict().get(key) for key in TRAINED_KEYS}
+    tree = one_matching_form({key: cfg.to_dict().get(key) for key in TRAINED_KEYS})
     return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def one_matching_form(tree):
+    """``tree`` with every assigner's Eq. 1 written one way where its two forms are one function: at alpha 0
+    both are the score p (p^1 IoU^0, 1 p + 0 IoU), at alpha 1 both the IoU, so "add" reads "multiply"."""
+    if isinstance(tree, list | tuple):
+        return [one_matching_form(item) for item in tree]
+    if not isinstance(tree, dict):
+        return tree
+    tree = {key: one_matching_form(value) for key, value in tree.items()}
+    if tree.get("combine") == "add" and tree.get("alpha") in (0, 1):
+        tree["combine"] = "multiply"
+    return tree
 
 
 def check_distinct_experiments(plan, cache: Path | None = None) -> None:
