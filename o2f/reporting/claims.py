@@ -162,7 +162,8 @@ def evaluate(claim: Claim, samples: dict[str, dict[int, object]], resampling: Re
         boot_low, boot_high = S.percentile_interval(replicates, LEVEL)
         p = min(1.0, 2 * min(S.direction_p_value(replicates, claim.side, claim.threshold),
                              S.direction_p_value(replicates, OPPOSITE[claim.side], claim.threshold)))
-        image_var = S.image_variance(per_seed_on_draws(claim, used, r, metric))
+        image_var = S.image_variance(S.seed_comparisons(list(claim.cells), used, r.n_units, metric,
+                                                        claim.comparison.evaluate, r.n_resamples, r.rng_seed))
         if r.seedless:
             low, high = boot_low, boot_high
             method = f"bootstrap over the {r.n_units} {r.units} (one measurement each, no seed)"
@@ -187,24 +188,8 @@ def evaluate(claim: Claim, samples: dict[str, dict[int, object]], resampling: Re
     if len(shared) < max(len(by_seed) for by_seed in samples.values()):
         method += " (the seeds all its runs share)"
     return Outcome(claim, verdict(claim.side, claim.threshold, low, high), mean, low, high, len(values), method,
-                   note, per_seed, seed_low, seed_high, p, magnitude=S.magnitude_reading(claim.paper, low, high),
-                   boot_low=boot_low, boot_high=boot_high, image_var=image_var,
+                   note, per_seed, seed_low, seed_high, p, boot_low=boot_low, boot_high=boot_high, image_var=image_var,
                    units=f"{r.n_units} {r.units}" if boot_low is not None else "")
-
-
-def per_seed_on_draws(claim: Claim, seeds: list[int], r: Resampling, metric: S.Metric) -> np.ndarray:
-    """Each seed's comparison on each of the bootstrap's unit multisets (NaN where undefined): what
-    statistics.image_variance separates into the part seeds share and the part they do not."""
-    rows = []
-    for seed in seeds:
-        row = []
-        for units in S.image_draws(r.n_units, r.n_resamples, r.rng_seed):
-            try:
-                row.append(claim.comparison.evaluate({name: metric(name, seed, units) for name in claim.cells}))
-            except ZeroDivisionError:
-                row.append(np.nan)
-        rows.append(row)
-    return np.array(rows, dtype=float)
 
 
 def t_p_value(values: list[float], claim: Claim) -> float | None:
@@ -451,21 +436,28 @@ def claims_frame(outcomes: list[Outcome], seeds: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# claims.csv's flag columns whose claims the headline counts leave out, and how the headline names them: a
+# speed claim's timings would move the count from one measurement to the next; a claim beyond the paper is
+# not the paper's
+READ_APART = {"timed": "the claims on speed", "beyond the paper": "those beyond the paper"}
+
+
+def flagged(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The rows whose flag ``column`` is set (read back from a CSV, a flag is the text "True")."""
+    return frame[column].astype(str) == "True" if column in frame else pd.Series(False, index=frame.index)
+
+
 def read_apart(frame: pd.DataFrame) -> str:
     """The headline's note on the claims its counts leave out."""
-    apart = [what for column, what in (("timed", "the claims on speed"), ("beyond the paper", "those beyond the paper"))
-             if column in frame and (frame[column].astype(str) == "True").any()]
+    apart = [what for column, what in READ_APART.items() if flagged(frame, column).any()]
     return f"; {' and '.join(apart)} read apart" if apart else ""
 
 
 def verdict_counts(frame: pd.DataFrame, column: str = "verdict") -> str:
-    """"2 holds, 4 not resolved, ..." in the verdicts' order, over the paper's claims on runs (a speed claim
-    is read apart: its timings would move the count from one measurement to the next; a claim beyond the
-    paper is not the paper's)."""
+    """"2 holds, 4 not resolved, ..." in the verdicts' order, over the paper's claims on runs (READ_APART)."""
     apart = pd.Series(False, index=frame.index)
-    for column_apart in ("timed", "beyond the paper"):
-        if column_apart in frame:
-            apart |= frame[column_apart].astype(str) == "True"
+    for flag in READ_APART:
+        apart |= flagged(frame, flag)
     counts = frame[~apart][column].value_counts()
     return ", ".join(f"{counts[v]} {v}" for v in (HOLDS, NOT_RESOLVED, CONTRADICTED, NOT_RUN) if v in counts)
 

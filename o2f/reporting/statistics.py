@@ -119,16 +119,31 @@ def _check_design(runs: Sequence[str], seeds: Sequence[int], n_images: int, n_re
         raise O2FError(f"n_resamples must be positive, got {n_resamples}")
 
 
+def seed_comparisons(runs: Sequence[str], seeds: Sequence[int], n_images: int, metric: Metric,
+                     comparison: Comparison, n_resamples: int = N_RESAMPLES,
+                     rng_seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """Each seed's comparison (rows, in ``seeds``' order) on each of crossed_bootstrap's sampled image
+    multisets (columns), NaN where undefined: what image_variance splits into the part seeds share and the
+    part they do not. Pass crossed_bootstrap's MetricCache so no run is scored twice."""
+    _check_design(runs, seeds, n_images, n_resamples)
+    return np.array([[_compare(runs, seed, images, metric, comparison)
+                      for images in image_draws(n_images, n_resamples, rng_seed)] for seed in seeds], dtype=float)
+
+
+def _compare(runs: Sequence[str], seed: int, images: np.ndarray, metric: Metric, comparison: Comparison) -> float:
+    """One seed's comparison on one image multiset; NaN where it divides by zero."""
+    try:
+        return comparison({run: metric(run, seed, images) for run in runs})
+    except ZeroDivisionError:
+        return math.nan
+
+
 def _replicate(runs: Sequence[str], drawn: Counter, images: np.ndarray, metric: Metric,
                comparison: Comparison) -> float:
-    """Mean over the drawn seeds (with their multiplicity) of the comparison on one image multiset."""
-    total = 0.0
-    for seed, times in drawn.items():
-        try:
-            total += times * comparison({run: metric(run, seed, images) for run in runs})
-        except ZeroDivisionError:
-            return math.nan
-    return total / sum(drawn.values())
+    """Mean over the drawn seeds (with their multiplicity) of the comparison on one image multiset (NaN
+    where it is undefined for any of them)."""
+    return sum(times * _compare(runs, seed, images, metric, comparison)
+               for seed, times in drawn.items()) / sum(drawn.values())
 
 
 def _sampled_draws(n_seeds: int, n_images: int, n_resamples: int,
