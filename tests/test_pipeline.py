@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -473,3 +474,12 @@ def test_two_names_for_one_trained_model_stop_the_plan(repo_root, tmp_path, monk
     with pytest.raises(O2FError) as err:
         check_distinct_experiments(plan("ci", "eq1"), cache)  # Add at alpha 0.6 is its own function: not named
     assert "experiments o2f_r50_1x_multiply_a0 and add_score_only train the same model" in str(err.value)
+
+    check_distinct_experiments(plan("demo", "backbones"), cache)  # the cache answers for the rule that wrote it
+    stored = json.loads(cache.read_text())
+    one_digest = dict.fromkeys(stored["digests"], "one")
+    cache.write_text(json.dumps({**stored, "digests": one_digest}))
+    with pytest.raises(O2FError, match="train the same model"):
+        check_distinct_experiments(plan("demo", "backbones"), cache)
+    cache.write_text(json.dumps({**stored, "rule": "an older rule", "digests": one_digest}))
+    check_distinct_experiments(plan("demo", "backbones"), cache)  # recomputed, not read

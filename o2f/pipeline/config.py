@@ -187,14 +187,18 @@ def one_matching_form(tree):
 def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     """Two experiment names that train the same model on the same schedule at the plan's scale would be one
     run reported twice (a scale that maps two backbones to one, say): stop, naming both. ``cache`` keeps the
-    trained digest of each spec (``plan.spec_digest``) until a file under configs/ changes, so a DAG start
-    resolves no config twice."""
+    trained digest of each spec (``plan.spec_digest``) until a file under configs/ or the digest's rule (this
+    module) changes, so a DAG start resolves no config twice."""
+    import hashlib
+
     configs = sorted((path.as_posix(), path.stat().st_mtime_ns, path.stat().st_size)
                      for path in Path("configs").rglob("*.py"))
+    rule = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     known = {}
     try:  # a cache another process is writing, or a broken one, is no cache
         stored = json.loads(cache.read_text()) if cache and cache.exists() else {}
-        known = stored.get("digests", {}) if stored.get("configs") == json.loads(json.dumps(configs)) else {}
+        fresh = stored.get("configs") == json.loads(json.dumps(configs)) and stored.get("rule") == rule
+        known = stored.get("digests", {}) if fresh else {}
     except (OSError, ValueError, AttributeError):
         known = {}
     seen: dict[str, str] = {}
@@ -211,5 +215,5 @@ def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     if cache:  # written whole or not at all: every job of a cluster DAG parses the Snakefile, and checks too
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
-        partial.write_text(json.dumps({"configs": configs, "digests": known}, sort_keys=True))
+        partial.write_text(json.dumps({"configs": configs, "rule": rule, "digests": known}, sort_keys=True))
         partial.replace(cache)

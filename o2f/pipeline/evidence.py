@@ -47,6 +47,11 @@ def run_kind(device: str, precision: str | None) -> str:
     return f"{processor}; {precision or 'fp32'}"
 
 
+def kinds_text(kinds) -> str:
+    """Kinds named in one line, each once, sorted: a kind reads "processor; precision", so " | " parts them."""
+    return " | ".join(sorted(set(kinds)))
+
+
 def config_digest(cfg) -> str:
     """A digest of the resolved config (what trained), independent of where the run's files are."""
     tree = cfg.to_dict()

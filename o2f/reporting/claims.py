@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..errors import O2FError
 from ..failed_run import failed_run
+from ..pipeline.evidence import kinds_text
 from ..pipeline.plan import CellRef, Claim, Plan
 from ..speed_cells import medians, table_value
 from . import statistics as S
@@ -309,7 +310,7 @@ def evaluate_claim(plan: Plan, results: Results, claim: Claim) -> Outcome:
     kinds_of = {name: cell_kinds(results, cell) for name, cell in claim.cells.items()}
     kinds = tuple(sorted({k for by_seed in kinds_of.values() for k in by_seed.values()}))
     if claim.timed and len(kinds) > 1:
-        return Outcome(claim, NOT_RESOLVED, note=f"timed on different devices ({'; '.join(kinds)}): measure "
+        return Outcome(claim, NOT_RESOLVED, note=f"timed on different devices ({kinds_text(kinds)}): measure "
                                                  "both with o2f speed on one", kinds=kinds)
     check_one_kind(claim, kinds_of, seeds)
     resampling = claim_resampling(results, claim, seeds)
@@ -431,7 +432,7 @@ def claims_frame(outcomes: list[Outcome], seeds: list[int]) -> pd.DataFrame:
             "p (Holm)": "–" if o.adjusted_p is None else f"{o.adjusted_p:.3g}",
             "seed sd": fmt(sd, c.digits + 1), "seeds for 80 % power": power_text(o), "method": o.method,
             "failed runs left out": "; ".join(o.excluded), "with the failed runs": o.all_runs,
-            "kinds": " | ".join(o.kinds), "note": o.note, "timed": c.timed, "beyond the paper": c.beyond_paper,
+            "kinds": kinds_text(o.kinds), "note": o.note, "timed": c.timed, "beyond the paper": c.beyond_paper,
             **{f"seed {s}": fmt(o.per_seed.get(s), c.digits + 2) for s in seeds}})
     return pd.DataFrame(rows)
 
@@ -488,13 +489,13 @@ def plot_rows(outcomes: list[Outcome]) -> list[dict]:
 
 def provenance(outcomes: list[Outcome]) -> str:
     """Where the verdicts' values came from: the kinds the trainings ran on and the devices the claims on
-    speed were timed on, named apart (a kind reads "processor; precision", so kinds are split by " | "),
-    and what each claim's bootstrap drew besides seeds (the test set's size bounds what seeds can resolve)."""
+    speed were timed on, named apart, and what each claim's bootstrap drew besides seeds (the test set's size
+    bounds what seeds can resolve)."""
     parts = []
     for what, timed in (("Trainings on", False), ("Timings on", True)):
-        kinds = sorted({kind for o in outcomes if o.claim.timed == timed for kind in o.kinds})
+        kinds = [kind for o in outcomes if o.claim.timed == timed for kind in o.kinds]
         if kinds:
-            parts.append(f"{what}: {' | '.join(kinds)}.")
+            parts.append(f"{what}: {kinds_text(kinds)}.")
     drawn: dict[str, list[str]] = {}
     for o in outcomes:
         if o.units:

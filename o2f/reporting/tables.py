@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..pipeline.evidence import kinds_text
 from ..pipeline.plan import Cell, Plan
 from .results import Results, Value
 from .scale_label import COMPARABLE_SCALE, report_title
@@ -115,8 +116,8 @@ def runs_note(plan: Plan, results: Results, table: str) -> str:
     """Where the table's runs came from (each kind: processor and precision) and which of them the failed-run
     rule flags and why (their cells keep them and say so)."""
     metric_cells = [cell for *_, cell in plan.cells(table) if cell.source == "metrics" and cell.experiment]
-    kinds = sorted({kind for cell in metric_cells for kind in results.kinds(cell.experiment).values()})
-    note = f" Runs from: {' | '.join(kinds)}." if kinds else ""
+    kinds = [kind for cell in metric_cells for kind in results.kinds(cell.experiment).values()]
+    note = f" Runs from: {kinds_text(kinds)}." if kinds else ""
     flagged = {(cell.experiment, seed): why
                for cell in metric_cells for seed, why in failed_seeds(results, cell).items()}
     if flagged:
