@@ -14,6 +14,10 @@ prints where the operators' time goes, by kind of operator. Every run prints the
 (``torch.utils.flop_counter``, forward + backward + optimizer) and the TFLOP/s each recipe achieves.
 ``--against KEY=VALUE ...`` alternates the recipe with itself under those overrides instead (one lever
 switched off: the A/B behind docs/step_cost.md's channels-last neck and head).
+``--prefetch`` times the batches loaded on a thread while the step before trains (the demo's
+``PrefetchingEpochBasedTrainLoop``) against loaded inline, in alternating blocks of consecutive steps (a
+thread left running through the other recipe's steps would hide its loading for free): a block's wall
+time over its steps, waits for the thread included.
 ``--compile neck,bbox_head`` times the recipe with those modules' training forward under ``torch.compile``
 (inductor) and prints the compile time: the measurement behind docs/step_cost.md's "did not pay".
 """
@@ -30,6 +34,7 @@ import torch
 from mmengine.config import DictAction
 
 from o2f.engine.device import device_name
+from o2f.engine.prefetch import prefetched
 from o2f.pipeline.config import load_config
 from o2f.pipeline.train import build_runner
 
@@ -58,6 +63,8 @@ def parse_args() -> argparse.Namespace:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--compare", action="store_true", help="time the recipe as it was (WAS) beside it")
     what.add_argument("--profile", action="store_true", help="print the timed steps' operator time by kind")
+    what.add_argument("--prefetch", action="store_true",
+                      help="time the next batch loaded on a thread against loaded inline (blocks of steps)")
     what.add_argument("--against", nargs="+", action=DictAction, default=None, metavar="KEY=VALUE",
                       help="time the recipe with these config overrides beside it: an A/B of one lever")
     parser.add_argument("--compile", default=None, metavar="MODULES",
@@ -117,6 +124,23 @@ class Recipe:
         return total
 
 
+def time_prefetch(recipe: Recipe, steps: int, block: int = 10) -> None:
+    """Median ms a step, loaded inline and on a thread, in alternating blocks of ``block`` steps."""
+    per_step: dict[str, list[float]] = {"inline": [], "thread": []}
+    for _ in range(max(1, steps // block)):
+        for how in per_step:
+            batches = prefetched(recipe.loader) if how == "thread" else recipe.loader
+            start = time.perf_counter()
+            for _, batch in zip(range(block), batches, strict=False):
+                recipe.compute(batch)
+            per_step[how].append((time.perf_counter() - start) * 1000 / block)
+            if how == "thread":
+                batches.close()  # stops the thread; the batch it held is dropped
+    inline, thread = (statistics.median(v) for v in per_step.values())
+    print(f"inline loading {inline:.1f} ms a step, on a thread {thread:.1f} ms (median of {len(per_step['inline'])} "
+          f"blocks of {block}): thread / inline {thread / inline:.2f}x")
+
+
 def compile_training_forward(model: torch.nn.Module, names: str) -> None:
     """Run the named submodules' forward under ``torch.compile`` in training; evaluation stays eager (a
     compiled graph per eval shape would cost more than it saves on 17 images). State-dict keys are unchanged.
@@ -172,6 +196,12 @@ def main() -> None:
         recipes.insert(0, Recipe("was", args.config, args.scale, was, args.work_dir, drop=WAS_DROP))
     if args.against:
         recipes.insert(0, Recipe("against", args.config, args.scale, {**now, **args.against}, args.work_dir))
+    if args.prefetch:
+        for _ in range(args.warmup):
+            recipes[0].step(record=False)
+        print(f"{args.config} scale={args.scale} threads={torch.get_num_threads()} on {device_name()}")
+        time_prefetch(recipes[0], args.steps)
+        return
     for _ in range(args.warmup):
         for recipe in recipes:
             recipe.step(record=False)

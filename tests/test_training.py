@@ -109,3 +109,25 @@ def test_resumed_job_continues_its_mlflow_run(repo_root, in_tmp_with_data, monke
     precision = (work / "precision").read_text().split()[0]
     assert precision in ("bf16", "fp32") and runs[0].data.tags["precision"] == precision
     assert json.loads((work / "final_metrics.json").read_text())["precision"] == precision
+
+
+def test_batches_loaded_on_a_thread_train_the_same_weights(repo_root, in_tmp_with_data):
+    """The prefetching loop draws the loader's random numbers in the same order: with random resizing, crops,
+    flips and colour jitter, two epochs end with every weight and every loss equal to the plain loop's."""
+    random_pipeline = [
+        dict(type="LoadImageFromFile"), dict(type="LoadAnnotations", with_bbox=True),
+        dict(type="RandomResize", scale=(128, 128), ratio_range=(0.8, 1.25), keep_ratio=True),
+        dict(type="RandomCrop", crop_size=(96, 96), allow_negative_crop=False),
+        dict(type="RandomFlip", prob=0.5), dict(type="PhotoMetricDistortion"), dict(type="PackDetInputs")]
+    trained = {}
+    for loop in ("EpochBasedTrainLoop", "PrefetchingEpochBasedTrainLoop"):
+        cfg = fcos_ci(repo_root, **{"train_cfg.type": loop,
+                                    "train_dataloader.dataset.dataset.pipeline": random_pipeline})
+        runner = build_runner(cfg, in_tmp_with_data / loop, resume=False, seed=0)
+        runner.train()
+        assert type(runner.train_loop).__name__ == loop
+        trained[loop] = (runner.model.state_dict(), runner.message_hub.get_scalar("train/loss").data[0])
+    (plain, plain_losses), (threaded, threaded_losses) = trained.values()
+    assert len(plain_losses) == 8 and (plain_losses == threaded_losses).all()
+    assert plain.keys() == threaded.keys()
+    assert all(torch.equal(plain[key], threaded[key]) for key in plain)

@@ -60,7 +60,9 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 max_epochs = 12
-train_cfg = dict(max_epochs=max_epochs)
+# PrefetchingEpochBasedTrainLoop: the next batch loads on a thread while this one trains (same weights;
+# o2f/engine/prefetch.py)
+train_cfg = dict(type='PrefetchingEpochBasedTrainLoop', max_epochs=max_epochs)
 # Precision (o2f/engine/precision.py): auto trains in bf16 autocast where the device runs bf16 natively
 # (AMX-BF16 or AVX512-BF16 cores, a bf16 GPU: 0.45-0.52x the float32 step on one core, benchmarks/train_step.py)
 # and in float32 elsewhere (emulated bf16 is ~17x slower); bf16 or fp32 force one. --cfg-options precision=fp32

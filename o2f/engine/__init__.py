@@ -4,8 +4,9 @@ from .checkpoint_safety import allow_mmengine_checkpoints
 from .graceful_stop import GracefulStopHook
 from .hooks import EpochMetricsHook, EpochToHeadHook, read_epoch_metrics
 from .mixed_precision import BF16OptimWrapper
+from .prefetch import PrefetchingEpochBasedTrainLoop, prefetched
 from .resume import ExactResumeHook, latest_checkpoint
 
 __all__ = ["BF16OptimWrapper", "allow_mmengine_checkpoints", "EpochMetricsHook", "EpochToHeadHook",
-           "ExactResumeHook", "GracefulStopHook", "latest_checkpoint",
+           "ExactResumeHook", "GracefulStopHook", "PrefetchingEpochBasedTrainLoop", "latest_checkpoint", "prefetched",
            "read_epoch_metrics"]
