@@ -255,6 +255,15 @@ def test_committed_evidence_stands_for_its_run_and_render_trains_nothing(repo_ro
     done = snakemake(work, "-n", "render", "--config", "tables=[table5]")  # its speed columns are measured here
     counts = job_counts(done.stdout)
     assert counts.get("speed") and not {"train", "evidence"} & set(counts), counts
+    for experiment in timed.experiments_for():  # measured: a run of the table trained here re-measures none
+        (work / timed.speed_file(experiment)).write_text(json.dumps({"forward": 1.0, "select": 0.1, "nms": 0.5}))
+    untrained = timed.experiments_for()[0]
+    os.remove(work / timed.evidence_file(untrained, 0))
+    done = snakemake(work, "-n", "render", "--config", "tables=[table5]")
+    counts = job_counts(done.stdout)
+    assert counts.get("train") == 1 and "speed" not in counts, counts
+    write_evidence(work, "demo", untrained, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}],
+                   **timed.experiment_spec(untrained))
 
     os.remove(work / plan.evidence_file(experiments[0], 0))  # not run yet here
     spec = yaml.safe_load((work / "configs/tables.yaml").read_text())

@@ -395,12 +395,15 @@ class Plan:
     def metrics_files(self, tables: list[str] | None = None) -> list[str]:
         return [self.metrics_file(e, s) for e, s in self.runs(tables)]
 
-    def trainings_here(self, tables: list[str] | None = None) -> list[str]:
-        """The final metrics of the runs this DAG trains: every run but those trained elsewhere."""
-        return [self.metrics_file(e, s) for e, s in self.runs(tables) if not self.trained_elsewhere(e, s)]
-
     def speed_file(self, experiment: str) -> str:
         return self.layout.speed_file(experiment)
+
+    def speed_inputs(self, experiment: str) -> list[str]:
+        """The data a speed job times on; none for a measurement that is here while its data is not (committed,
+        in a fresh clone): the DAG writing the data for a training must not re-measure it."""
+        data = self.dataset_inputs(experiment)
+        measured = (self.root / self.speed_file(experiment)).exists()
+        return [] if measured and not all((self.root / path).exists() for path in data) else data
 
     def evidence_file(self, experiment: str, seed: int) -> str:
         return self.layout.evidence_file(experiment, seed)

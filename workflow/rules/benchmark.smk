@@ -1,18 +1,18 @@
 # Speed of each model shown in a table's speed columns (Table 5): forward, selection and NMS
-# per image on the job's device, after the trainings this DAG runs, so it never competes with one (a run
-# trained elsewhere is not waited for, nor retrained). Kept beside the runs' evidence; `ancient` inputs: a
-# committed measurement is not redone for a missing work dir.
+# per image on the job's device. Weights are random, so it needs no training; it claims every core the DAG
+# has (`threads: workflow.cores`), so it runs alone and never competes with a training, and it times on the
+# training's thread count (TIMING_THREADS). A measurement, committed beside the runs' evidence, is not redone
+# because the DAG trains runs of its table (no training is its input) or writes its data (PLAN.speed_inputs).
 
 
 rule speed:
     input:
-        data=ancient(lambda w: PLAN.dataset_inputs(w.experiment)),
-        trained=ancient(lambda w: PLAN.trainings_here([t for t in PLAN.settings["tables"] if t in PLAN.tables])),
+        data=ancient(lambda w: PLAN.speed_inputs(w.experiment)),
     output:
         PLAN.layout.speed_file("{experiment}"),
     params:
         spec=lambda w: PLAN.spec_digest(w.experiment),
-    threads: TRAIN_RESOURCES["threads"]
+    threads: lambda wildcards: workflow.cores  # read when a speed job is planned: a dry run need not give --cores
     resources:
         gpu=min(TRAIN_RESOURCES["gpus"], 1),
     log:
@@ -20,4 +20,4 @@ rule speed:
     conda:
         ENV
     shell:
-        "{O2F} speed --experiment {wildcards.experiment} --scale {SCALE} --dag-settings {DAG_SETTINGS:q} > {log} 2>&1"
+        "OMP_NUM_THREADS={TIMING_THREADS} {O2F} speed --experiment {wildcards.experiment} --scale {SCALE} --dag-settings {DAG_SETTINGS:q} > {log} 2>&1"

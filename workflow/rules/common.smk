@@ -42,6 +42,7 @@ except O2FError as err:
 SCALE = PLAN.scale
 REPORTS = PLAN.settings["reports_dir"]
 TRAIN_RESOURCES = PLAN.scale_settings["train"]
+TIMING_THREADS = TRAIN_RESOURCES["threads"]  # a speed is timed on the threads a training computes on
 # What a job runs and where it writes are globals its shell command names, not params: Snakemake reruns a
 # job whose params changed, and neither the interpreter (another environment) nor the MLflow store or the
 # work root (another place) changes what a job trains. A job's params are its identity (o2f.pipeline.plan).
