@@ -130,9 +130,12 @@ def time_prefetch(recipe: Recipe, steps: int, block: int = 10) -> None:
     for _ in range(max(1, steps // block)):
         for how in per_step:
             batches = prefetched(recipe.loader) if how == "thread" else recipe.loader
-            start = time.perf_counter()
+            start, taken = time.perf_counter(), 0
             for _, batch in zip(range(block), batches, strict=False):
                 recipe.compute(batch)
+                taken += 1
+            if taken < block:  # the epoch's loader ran out: ask for fewer --steps
+                raise SystemExit(f"the loader ran out after {taken} steps of a block of {block}; use fewer --steps")
             per_step[how].append((time.perf_counter() - start) * 1000 / block)
             if how == "thread":
                 batches.close()  # stops the thread; the batch it held is dropped

@@ -28,3 +28,25 @@ def test_measure_times_a_model_at_ci_scale(repo_root, in_tmp_with_data):
     # each timed image's parts (a speed claim resamples them); the medians are theirs
     assert {k: len(v) for k, v in speed["per_image"].items()} == {"forward": 3, "post": 3, "nms": 3}
     assert speed["forward"] == sorted(speed["per_image"]["forward"])[1]
+
+
+@pytest.mark.slow
+def test_speed_times_on_the_threads_it_is_given(repo_root, in_tmp_with_data):
+    """Snakemake hands a speed job all the cores (it runs alone) and their count in MKL_NUM_THREADS, which torch
+    follows: ``--threads`` keeps the timing on a training's thread count, and the label says so."""
+    import json
+
+    import torch
+
+    from o2f.pipeline.cli import main
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        out = in_tmp_with_data / "speed.json"
+        assert main(["speed", str(repo_root / FCOS), "--scale", "ci", "--out", str(out), "--images", "2",
+                     "--threads", "1"]) in (0, None)
+        assert json.loads(out.read_text())["device"].endswith(", 1 threads")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

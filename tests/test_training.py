@@ -111,9 +111,11 @@ def test_resumed_job_continues_its_mlflow_run(repo_root, in_tmp_with_data, monke
     assert json.loads((work / "final_metrics.json").read_text())["precision"] == precision
 
 
-def test_batches_loaded_on_a_thread_train_the_same_weights(repo_root, in_tmp_with_data):
+@pytest.mark.parametrize("config", [FCOS, "configs/o2f/o2f_swin-t_fpn_1x_coco.py"], ids=["fcos", "o2f-swin"])
+def test_batches_loaded_on_a_thread_train_the_same_weights(repo_root, in_tmp_with_data, config):
     """The prefetching loop draws the loader's random numbers in the same order: with random resizing, crops,
-    flips and colour jitter, two epochs end with every weight and every loss equal to the plain loop's."""
+    flips and colour jitter, two epochs end with every weight and every loss equal to the plain loop's; also
+    where the model draws its own (Swin's drop path, from torch's generator, in the training thread)."""
     random_pipeline = [
         dict(type="LoadImageFromFile"), dict(type="LoadAnnotations", with_bbox=True),
         dict(type="RandomResize", scale=(128, 128), ratio_range=(0.8, 1.25), keep_ratio=True),
@@ -121,13 +123,25 @@ def test_batches_loaded_on_a_thread_train_the_same_weights(repo_root, in_tmp_wit
         dict(type="RandomFlip", prob=0.5), dict(type="PhotoMetricDistortion"), dict(type="PackDetInputs")]
     trained = {}
     for loop in ("EpochBasedTrainLoop", "PrefetchingEpochBasedTrainLoop"):
-        cfg = fcos_ci(repo_root, **{"train_cfg.type": loop,
-                                    "train_dataloader.dataset.dataset.pipeline": random_pipeline})
+        cfg = load_config(repo_root / config, "ci", {"train_cfg.type": loop,
+                                                     "train_dataloader.dataset.dataset.pipeline": random_pipeline})
         runner = build_runner(cfg, in_tmp_with_data / loop, resume=False, seed=0)
         runner.train()
         assert type(runner.train_loop).__name__ == loop
         trained[loop] = (runner.model.state_dict(), runner.message_hub.get_scalar("train/loss").data[0])
     (plain, plain_losses), (threaded, threaded_losses) = trained.values()
-    assert len(plain_losses) == 8 and (plain_losses == threaded_losses).all()
+    assert len(plain_losses) == 8 and (plain_losses == threaded_losses).all(), (plain_losses, threaded_losses)
     assert plain.keys() == threaded.keys()
     assert all(torch.equal(plain[key], threaded[key]) for key in plain)
+
+
+def test_batch_augments_in_the_training_thread_turn_prefetching_off(repo_root, in_tmp_with_data):
+    """mmdet's batch augments draw python's random numbers in the training thread, beside the loader's thread:
+    the loop then loads inline, so the draws keep their order."""
+    cfg = fcos_ci(repo_root)
+    cfg.model.data_preprocessor.batch_augments = [
+        dict(type="BatchSyncRandomResize", random_size_range=(96, 128), interval=1, size_divisor=32)]
+    runner = build_runner(cfg, in_tmp_with_data / "augments", resume=False, seed=0)
+    assert type(runner.train_loop).__name__ == "PrefetchingEpochBasedTrainLoop"
+    assert not runner.train_loop.prefetches
+    assert build_runner(fcos_ci(repo_root), in_tmp_with_data / "plain", resume=False, seed=0).train_loop.prefetches

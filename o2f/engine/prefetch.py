@@ -2,9 +2,12 @@
 
 With ``num_workers=0`` (the demo scale: loader processes cost more than they save on two cores) the
 training waits for every batch to be decoded and augmented. A thread that prepares batch k + 1 while
-batch k trains hides that wait wherever a core is free for it. The loader draws its random numbers
-in the same order as before (only the thread draws, the model draws none, and ``ExactResumeHook``
-seeds each epoch before its first batch is asked for), so a training ends with the same weights.
+batch k trains hides that wait wherever a core is free for it. A training ends with the same weights:
+mmdet's transforms draw from numpy's and python's generators, which only the thread draws from during an
+epoch; the loader's one torch draw (its base seed) comes when the epoch's first batch is asked for, after
+``ExactResumeHook`` has seeded the epoch and while the step waits, so a model that draws from torch's
+generator (Swin's drop path) draws the same numbers. What would break that, random numbers drawn in the
+training thread from numpy or python (mmdet's batch augments in the data preprocessor), turns the thread off.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from mmdet.registry import LOOPS
+from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
 _END = object()
@@ -62,10 +66,19 @@ class PrefetchingEpochBasedTrainLoop(EpochBasedTrainLoop):
     """mmengine's epoch loop with each epoch's batches loaded one ahead on a thread (``prefetched``). The
     thread starts after ``before_train_epoch``, so every hook that seeds or sets up the epoch has run."""
 
+    @property
+    def prefetches(self) -> bool:
+        """Not where the data preprocessor's batch augments draw random numbers beside the thread's."""
+        model = self.runner.model.module if is_model_wrapper(self.runner.model) else self.runner.model
+        return not getattr(model.data_preprocessor, "batch_augments", None)
+
     def run_epoch(self) -> None:
         self.runner.call_hook("before_train_epoch")
         self.runner.model.train()
-        with contextlib.closing(prefetched(self.dataloader)) as batches:  # a stop mid-epoch stops the thread
+        # closing: a stop mid-epoch stops the thread
+        loads = contextlib.closing(prefetched(self.dataloader)) if self.prefetches else contextlib.nullcontext(
+            self.dataloader)
+        with loads as batches:
             for idx, data_batch in enumerate(batches):
                 self.run_iter(idx, data_batch)
         self.runner.call_hook("after_train_epoch")

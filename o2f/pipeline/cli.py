@@ -143,6 +143,8 @@ def cmd_speed(args: argparse.Namespace) -> None:
     out = Path(args.out or job.speed_file or "")
     if not args.out and not job.speed_file:
         raise O2FError("speed needs --out with a config of your own")
+    if args.threads:
+        torch.set_num_threads(args.threads)  # Snakemake's MKL_NUM_THREADS (the job's threads) would decide it
     device = "cuda" if torch.cuda.is_available() else "cpu"
     speed = measure(job.config, job.scale, device, args.images, overrides=job.overrides or None)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -284,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=None, help="JSON file to write (default for an experiment: beside its evidence)")
     add_dag_settings(sp)
     sp.add_argument("--images", type=int, default=15)
+    sp.add_argument("--threads", type=int, default=None, help="torch threads to time on (default: torch's own)")
     add_override_options(sp)
     sp.set_defaults(func=cmd_speed)
 

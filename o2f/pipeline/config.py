@@ -187,13 +187,18 @@ def one_matching_form(tree):
 def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     """Two experiment names that train the same model on the same schedule at the plan's scale would be one
     run reported twice (a scale that maps two backbones to one, say): stop, naming both. ``cache`` keeps the
-    trained digest of each spec (``plan.spec_digest``) until a file under configs/ or the digest's rule (this
-    module) changes, so a DAG start resolves no config twice."""
+    trained digest of each spec (``plan.spec_digest``) until a file under configs/, the code that resolves a
+    config (o2f's sources) or mmdet (its bundled base configs) changes, so a DAG start resolves no config twice."""
     import hashlib
 
+    import mmdet
+
     configs = sorted((path.as_posix(), path.stat().st_mtime_ns, path.stat().st_size)
-                     for path in Path("configs").rglob("*.py"))
-    rule = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+                     for path in Path("configs").rglob("*") if path.is_file())
+    code = hashlib.sha256(mmdet.__version__.encode())
+    for source in sorted(Path(__file__).parents[1].rglob("*.py")):
+        code.update(source.read_bytes())
+    rule = code.hexdigest()[:16]
     known = {}
     try:  # a cache another process is writing, or a broken one, is no cache
         stored = json.loads(cache.read_text()) if cache and cache.exists() else {}
