@@ -449,6 +449,29 @@ def test_a_run_logged_under_an_option_s_old_name_resumes_under_its_new_name(tmp_
         check_unchanged(logged, recipe(combine="add"), tmp_path)
 
 
+def test_a_run_started_under_the_plain_loop_resumes_under_it(tmp_path):
+    """The prefetching loop trains what mmengine's plain loop trains: a run that logged the plain loop keeps
+    it when resumed under a config that now asks for the other (and so passes the check); any other loop
+    type is a changed option."""
+    from mmengine.config import Config
+
+    from o2f.pipeline.tracking import check_unchanged, keep_as_started, tracked_params
+
+    def recipe(loop):
+        return Config(dict(model=dict(type="FCOS"), train_cfg=dict(type=loop, max_epochs=12),
+                           optim_wrapper=dict(type="OptimWrapper"), param_scheduler=[], scale="demo"))
+
+    logged = tracked_params(recipe("EpochBasedTrainLoop"))
+    now = recipe("PrefetchingEpochBasedTrainLoop")
+    keep_as_started(logged, now)
+    assert now.train_cfg.type == "EpochBasedTrainLoop"
+    check_unchanged(logged, now, tmp_path)
+    other = recipe("IterBasedTrainLoop")
+    keep_as_started(logged, other)
+    with pytest.raises(O2FError, match="train_cfg.type: 'EpochBasedTrainLoop' -> 'IterBasedTrainLoop'"):
+        check_unchanged(logged, other, tmp_path)
+
+
 def test_a_work_dir_whose_run_the_store_lacks_stops_naming_the_move(tmp_path):
     """A finished campaign pointed at another store without moving it: one line that names `o2f mlflow-move`."""
     from o2f.pipeline.tracking import RUN_ID_FILE, find_or_create_run

@@ -26,6 +26,9 @@ TRACKED_CONFIG_KEYS = ["model", "train_cfg", "optim_wrapper", "param_scheduler",
 # one-to-many strategy were both ``mode``.
 RENAMED_OPTIONS = {"assigner.mode": "assigner.combine", "aux_assigner.mode": "aux_assigner.strategy",
                    "early_assigner.mode": "early_assigner.strategy", "scale_name": "scale"}
+# Options that change how a run computes, not what it trains (tests/test_training.py: the same weights): a run
+# started under one value resumes under it (MLflow keeps a logged parameter), whatever the config says now.
+SAME_TRAINING = {"train_cfg.type": {"EpochBasedTrainLoop", "PrefetchingEpochBasedTrainLoop"}}
 prepared = {"run_id": None}  # the run prepare_run handed to this process (mlflow unsets MLFLOW_RUN_ID once read)
 
 
@@ -68,6 +71,17 @@ def renamed_option(key: str) -> str:
         if key == old or key.endswith(f".{old}"):
             return f"{key[:-len(old)]}{new}"
     return key
+
+
+def keep_as_started(logged: dict[str, str], cfg) -> None:
+    """Set each ``SAME_TRAINING`` option the run logged back to its logged value, where both train alike."""
+    for key, alike in SAME_TRAINING.items():
+        *parents, leaf = key.split(".")
+        node = cfg
+        for parent in parents:
+            node = node[parent]
+        if logged.get(key) in alike and str(node.get(leaf)) in alike:
+            node[leaf] = logged[key]
 
 
 def check_unchanged(logged: dict[str, str], cfg, work_dir: Path) -> None:
@@ -115,6 +129,7 @@ def prepare_run(tracking_uri: str, experiment: str, work_dir: str | Path, run_na
     work_dir = Path(work_dir)
     run = find_or_create_run(tracking_uri, experiment, work_dir, run_name, tags)
     if cfg is not None:
+        keep_as_started(run.data.params, cfg)
         check_unchanged(run.data.params, cfg, work_dir)
     os.environ["MLFLOW_RUN_ID"] = prepared["run_id"] = run.info.run_id
     id_file = work_dir / RUN_ID_FILE
