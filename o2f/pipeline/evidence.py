@@ -23,7 +23,6 @@ import gzip
 import hashlib
 import io
 import json
-import re
 import zipfile
 from pathlib import Path
 
@@ -32,24 +31,13 @@ import numpy as np
 from ..bootstrap_draws import BOOTSTRAP_SEED, N_RESAMPLES, image_draws
 from ..engine.hooks import box_loss_weight
 from ..errors import O2FError
+from ..run_kinds import run_kind
 from ..work_dir import DETECTIONS, FINAL_METRICS, SCORE_MAPS
 from .layout import EVIDENCE_DETECTIONS as DETECTIONS_FILE
 from .layout import EVIDENCE_RESAMPLED as RESAMPLED
 from .layout import EVIDENCE_RUN as RUN
 
 VARIANTS = ("nms", "nonms")
-
-
-def run_kind(device: str, precision: str | None) -> str:
-    """What must be equal for two runs to be compared at one seed: the processor (CPU model and its bf16
-    instructions, or the GPU) and the precision; the core count changes neither kernels nor results."""
-    processor = re.sub(r"^CPU \((.*?)(, \d+ cores)?\)$", r"\1", device)
-    return f"{processor}; {precision or 'fp32'}"
-
-
-def kinds_text(kinds) -> str:
-    """Kinds named in one line, each once, sorted: a kind reads "processor; precision", so " | " parts them."""
-    return " | ".join(sorted(set(kinds)))
 
 
 def config_digest(cfg) -> str:

@@ -28,8 +28,8 @@ import pandas as pd
 
 from ..errors import O2FError
 from ..failed_run import failed_run
-from ..pipeline.evidence import kinds_text
 from ..pipeline.plan import CellRef, Claim, Plan
+from ..run_kinds import kinds_text
 from ..speed_cells import medians, table_value
 from . import statistics as S
 from .results import Results

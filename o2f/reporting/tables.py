@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..pipeline.evidence import kinds_text
 from ..pipeline.plan import Cell, Plan
+from ..run_kinds import kinds_text
 from .results import Results, Value
 from .scale_label import COMPARABLE_SCALE, report_title
 

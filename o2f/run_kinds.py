@@ -1,0 +1,18 @@
+"""What pairs two runs at one seed (their *kind*), and how a report names the kinds behind it; no torch, so
+the reports, which name kinds, render without it."""
+
+from __future__ import annotations
+
+import re
+
+
+def run_kind(device: str, precision: str | None) -> str:
+    """What must be equal for two runs to be compared at one seed: the processor (CPU model and its bf16
+    instructions, or the GPU) and the precision; the core count changes neither kernels nor results."""
+    processor = re.sub(r"^CPU \((.*?)(, \d+ cores)?\)$", r"\1", device)
+    return f"{processor}; {precision or 'fp32'}"
+
+
+def kinds_text(kinds) -> str:
+    """Kinds named in one line, each once, sorted: a kind reads "processor; precision", so " | " parts them."""
+    return " | ".join(sorted(set(kinds)))
