@@ -447,3 +447,11 @@ def test_listed_claims_train_only_their_runs(repo_root, tmp_path):
         plan_for(repo_root, tables=["claims"], claims=["3", "99"])
     known = ", ".join(str(c["id"]) for c in SPEC["claims"])
     assert str(raised.value) == f"unknown claim(s) 99; choose from all, {known}"
+
+
+def test_power_names_an_effect_on_the_threshold_apart_from_one_too_small():
+    """Claim 18's paper value is its threshold: no number of seeds detects a zero effect, and the column says
+    why instead of reading like an effect too small to find."""
+    assert C.power_seeds(0.5, 0.0, 0.01) == C.ON_THRESHOLD
+    assert C.seeds_text(C.power_seeds(0.5, 0.0, 0.01)) == "none (on the threshold)"
+    assert C.power_seeds(0.5, 1e-4, 0.01) is None and C.seeds_text(None) == f"> {C.S.MAX_SEEDS_FOR_POWER}"

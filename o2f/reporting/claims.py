@@ -58,7 +58,7 @@ METHOD_NOTE = (f"Interval: {LEVEL:.0%} percentile interval of a paired bootstrap
                "its standard error the seeds' spread over the number of seeds plus the test images' variance "
                "that every seed shares, "
                "which more seeds do not shrink ('none (test images)': no number of seeds would do, more test "
-               "images would); for "
+               "images would; 'none (on the threshold)': the effect is the threshold itself); for "
                "the paper's effect and for ours (the direction ours points, which may be against the claim). A "
                "claim on speed is one measurement with no seed, its interval a bootstrap over the timed images: it "
                "is read on its own, outside Holm's family and the plot, so timing noise moves no other verdict. A "
@@ -358,13 +358,16 @@ def adjust(outcomes: list[Outcome]) -> list[Outcome]:
 
 
 IMAGES_LIMIT = "images"  # power_seeds: the test images alone keep the effect from the level
+ON_THRESHOLD = "threshold"  # power_seeds: the effect is the threshold itself (claim 18's paper value)
 
 
 def power_seeds(sd: float | None, effect: float | None, level: float, image_var: float = 0.0) -> int | str | None:
     """The seeds a resolved verdict would need, IMAGES_LIMIT where no number of seeds would do (more test
-    images would), or None (no effect to detect, or more than MAX_SEEDS_FOR_POWER)."""
+    images would), ON_THRESHOLD for an effect of 0, or None (more than MAX_SEEDS_FOR_POWER)."""
     if sd is None or effect is None or not np.isfinite(effect):
         return None
+    if effect == 0:
+        return ON_THRESHOLD
     if S.images_limit_power(effect, image_var, alpha=level, power=POWER, one_sided=False):
         return IMAGES_LIMIT
     return S.seeds_for_power(sd, effect, alpha=level, power=POWER, one_sided=False, image_var=image_var)
@@ -406,7 +409,9 @@ def interval_text(low: float | None, high: float | None, digits: int) -> str:
 def seeds_text(seeds: int | str | None) -> str:
     if seeds == IMAGES_LIMIT:
         return "none (test images)"
-    return f"> {S.MAX_SEEDS_FOR_POWER} or none" if seeds is None else str(seeds)
+    if seeds == ON_THRESHOLD:
+        return "none (on the threshold)"
+    return f"> {S.MAX_SEEDS_FOR_POWER}" if seeds is None else str(seeds)
 
 
 def power_text(o: Outcome) -> str:
