@@ -460,11 +460,13 @@ def test_two_names_for_one_trained_model_stop_the_plan(repo_root, tmp_path, monk
     work = project_copy(repo_root, tmp_path / "twice", own_tables=True)
     spec = yaml.safe_load((work / "configs/tables.yaml").read_text())
     spec["experiments"]["ours_again"] = spec["experiments"]["o2f_r50_1x"]
+    spec["experiments"]["ours_plain_loop"] = {  # mmengine's loop trains what the prefetching one does
+        "config": "configs/o2f/o2f_r50_fpn_1x_coco.py", "overrides": {"train_cfg.type": "EpochBasedTrainLoop"}}
     spec["experiments"]["add_score_only"] = {  # Eq. 1's "add" at alpha 0 is "multiply" at alpha 0: the score
         "config": "configs/o2f/o2f_r50_fpn_1x_coco.py",
         "overrides": {"model.train_cfg.assigner.combine": "add", "model.train_cfg.assigner.alpha": 0}}
     for name, experiments in {"backbones": ["fcos_r50_1x", "fcos_r101_1x", "fcos_swin-t_1x"],
-                              "again": ["o2f_r50_1x", "ours_again"],
+                              "again": ["o2f_r50_1x", "ours_again"], "loop": ["o2f_r50_1x", "ours_plain_loop"],
                               "eq1": ["o2f_r50_1x_multiply_a0", "add_score_only", "o2f_r50_1x_add_a0.6"]}.items():
         spec["tables"][name] = {"title": name, "cell": {"metric": "bbox_mAP", "nms": False}, "rows": [{"name": "AP"}],
                                 "columns": [{"name": e, "experiment": e} for e in experiments]}
@@ -483,6 +485,8 @@ def test_two_names_for_one_trained_model_stop_the_plan(repo_root, tmp_path, monk
     with pytest.raises(O2FError) as err:
         check_distinct_experiments(plan("ci", "eq1"), cache)  # Add at alpha 0.6 is its own function: not named
     assert "experiments o2f_r50_1x_multiply_a0 and add_score_only train the same model" in str(err.value)
+    with pytest.raises(O2FError, match="experiments o2f_r50_1x and ours_plain_loop train the same model"):
+        check_distinct_experiments(plan("demo", "loop"), cache)
 
     check_distinct_experiments(plan("demo", "backbones"), cache)  # the cache answers for the rule that wrote it
     stored = json.loads(cache.read_text())

@@ -164,10 +164,13 @@ TRAINED_KEYS = ("model", "train_cfg", "param_scheduler", "optim_wrapper", "train
 
 def trained_digest(cfg: Config) -> str:
     """A digest of what a config trains (model, schedule, optimiser, training data), not of where it logs;
-    two spellings of one function digest alike (``one_matching_form``)."""
+    two spellings of one function (``one_matching_form``) or of one training (``one_training_form``: the epoch
+    loops) digest alike."""
     import hashlib
 
-    tree = one_matching_form({key: cfg.to_dict().get(key) for key in TRAINED_KEYS})
+    from .tracking import one_training_form
+
+    tree = one_training_form(one_matching_form({key: cfg.to_dict().get(key) for key in TRAINED_KEYS}))
     return hashlib.sha256(json.dumps(tree, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -73,15 +73,31 @@ def renamed_option(key: str) -> str:
     return key
 
 
-def keep_as_started(logged: dict[str, str], cfg) -> None:
-    """Set each ``SAME_TRAINING`` option the run logged back to its logged value, where both train alike."""
+def same_training_options(tree):
+    """(option, its node, leaf name, values that train alike) for each ``SAME_TRAINING`` option whose parent
+    ``tree`` (a config or its dict) holds."""
     for key, alike in SAME_TRAINING.items():
         *parents, leaf = key.split(".")
-        node = cfg
+        node = tree
         for parent in parents:
-            node = node[parent]
+            node = node.get(parent) if hasattr(node, "get") else None
+        if node is not None:
+            yield key, node, leaf, alike
+
+
+def keep_as_started(logged: dict[str, str], cfg) -> None:
+    """Set each ``SAME_TRAINING`` option the run logged back to its logged value, where both train alike."""
+    for key, node, leaf, alike in same_training_options(cfg):
         if logged.get(key) in alike and str(node.get(leaf)) in alike:
             node[leaf] = logged[key]
+
+
+def one_training_form(tree: dict) -> dict:
+    """``tree`` with each ``SAME_TRAINING`` option written one way, so configs that train alike digest alike."""
+    for _, node, leaf, alike in same_training_options(tree):
+        if node.get(leaf) in alike:
+            node[leaf] = min(alike)
+    return tree
 
 
 def check_unchanged(logged: dict[str, str], cfg, work_dir: Path) -> None:
