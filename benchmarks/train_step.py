@@ -6,12 +6,14 @@
 
 Prints the median milliseconds of each part over the timed steps (the first steps warm up), with the
 thread count, precision and CPU (its bf16 instructions decide how fast oneDNN's bf16 kernels are).
-``--compare`` builds the recipe twice in one process, as it was (``WAS``: float32, NCHW backbone,
-per-tensor AdamW, images decoded every time, the 3D max filter pooling every level of its stack) and as
-the scale now sets it, alternates their steps so both see the same machine load, prints both and, on its
+``--compare`` builds the recipe twice in one process, as it was (``original_recipe.py``: float32, NCHW
+backbone, per-tensor AdamW, images decoded every time, the 3D max filter pooling every level of its stack)
+and as the scale now sets it, alternates their steps so both see the same machine load, prints both and, on its
 last line, the ratio of their totals. ``--profile`` runs the timed steps under ``torch.profiler`` and
 prints where the operators' time goes, by kind of operator. Every run prints the GFLOP of one step
-(``torch.utils.flop_counter``, forward + backward + optimizer) and the TFLOP/s each recipe achieves.
+(``torch.utils.flop_counter``, forward + backward + optimizer), the TFLOP/s each recipe achieves and the
+machine's limit beside it: the rate of its best convolution in the recipe's precision, and how long a step
+would take at that rate.
 ``--against KEY=VALUE ...`` alternates the recipe with itself under those overrides instead (one lever
 switched off: the A/B behind docs/step_cost.md's channels-last neck and head).
 ``--prefetch`` times the batches loaded on a thread while the step before trains (the demo's
@@ -32,18 +34,12 @@ import time
 
 import torch
 from mmengine.config import DictAction
+from original_recipe import load_original
 
 from o2f.engine.device import device_name
 from o2f.engine.prefetch import prefetched
 from o2f.pipeline.config import load_config
 from o2f.pipeline.train import build_runner
-
-# The demo recipe before mixed precision, the channels-last backbone, neck and head, the fused AdamW
-# kernel, the decoded-image cache and the one-slice 3D max filter (what ``--compare`` measures against).
-WAS = {"precision": "fp32", "model.backbone.type": "ResNet", "optim_wrapper.optimizer.fused": False,
-       "train_dataloader.dataset.dataset.pipeline.0.type": "LoadImageFromFile", "model.bbox_head.norm_cfg.type": "GN"}
-WAS_DROP = ("model.backbone.channels_last_outputs",)  # ChannelsLastResNet's argument, not ResNet's
-WAS_MAX_FILTER = {"model.bbox_head.objectness_module.type": "WholeStackMaxFilter3D"}  # o2f/models/max_filter.py
 
 PARTS = ("data", "forward+loss", "backward+step")
 # Operator kinds for --profile: the first whose fragment is in the operator's name (forward and backward).
@@ -61,7 +57,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (a demo job uses 1)")
     what = parser.add_mutually_exclusive_group()
-    what.add_argument("--compare", action="store_true", help="time the recipe as it was (WAS) beside it")
+    what.add_argument("--compare", action="store_true", help="time the recipe as it was (original_recipe.py) beside it")
     what.add_argument("--profile", action="store_true", help="print the timed steps' operator time by kind")
     what.add_argument("--prefetch", action="store_true",
                       help="time the next batch loaded on a thread against loaded inline (blocks of steps)")
@@ -79,16 +75,9 @@ def parse_args() -> argparse.Namespace:
 class Recipe:
     """One built runner whose steps are timed part by part, as mmengine's ``BaseModel.train_step`` runs them."""
 
-    def __init__(self, name: str, config: str, scale: str, overrides: dict | None, work_dir: str,
-                 drop: tuple[str, ...] = ()) -> None:
+    def __init__(self, name: str, cfg, work_dir: str) -> None:
         self.name = name
-        self.cfg = load_config(config, scale, overrides)
-        for key in drop:  # dotted config keys the recipe leaves out
-            *parents, leaf = key.split(".")
-            node = self.cfg
-            for parent in parents:
-                node = node.get(parent, {})
-            node.pop(leaf, None)
+        self.cfg = cfg
         runner = build_runner(self.cfg, f"{work_dir}/{name}", resume=False, seed=0)
         self.model = runner.model
         self.optim_wrapper = runner.build_optim_wrapper(self.cfg.optim_wrapper)
@@ -168,37 +157,60 @@ def step_gflop(recipe: Recipe) -> float:
     return counter.get_total_flops() / 1e9
 
 
+def convolution_rate(dtype: torch.dtype, repeats: int = 30) -> float:
+    """TFLOP/s of one 3x3 convolution forward (64 -> 64 channels over 8 x 32 x 32 channels-last maps, the
+    demo head's commonest) on the current threads, its fastest of ``repeats`` calls: a near-best case for
+    oneDNN on this CPU, so a step's GFLOP over it is how fast the step would be if all its work ran so."""
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False).to(dtype=dtype, memory_format=torch.channels_last)
+    x = torch.randn(8, 64, 32, 32, dtype=dtype).to(memory_format=torch.channels_last)
+    fastest = float("inf")
+    with torch.no_grad():
+        for _ in range(3 + repeats):
+            start = time.perf_counter()
+            conv(x)
+            fastest = min(fastest, time.perf_counter() - start)
+    return 2 * 8 * 32 * 32 * 64 * 64 * 9 / fastest / 1e12
+
+
+def recipe_dtype(recipe: Recipe) -> torch.dtype:
+    return torch.bfloat16 if recipe.cfg.optim_wrapper.type == "BF16OptimWrapper" else torch.float32
+
+
 def operator_kind(name: str) -> str:
     return next((kind for kind, parts in OPERATOR_KINDS.items() if any(p in name for p in parts)), "other")
 
 
-def print_operator_time(profiler: torch.profiler.profile, steps: int) -> None:
-    """Self time of the profiled operators by kind, per step: what a faster step would have to cut."""
+def print_operator_time(profiler: torch.profiler.profile, steps: int, largest_others: int = 8) -> None:
+    """Self time of the profiled operators by kind, per step, and the largest of those of no kind ("other":
+    the head's, assignment's and losses' small operators, the data pipeline's): what a faster step would cut."""
     by_kind: collections.Counter = collections.Counter()
+    others: collections.Counter = collections.Counter()
     for event in profiler.key_averages():
-        by_kind[operator_kind(event.key)] += event.self_cpu_time_total / 1000 / steps
+        ms = event.self_cpu_time_total / 1000 / steps
+        by_kind[operator_kind(event.key)] += ms
+        if operator_kind(event.key) == "other":
+            others[event.key] += ms
     total = sum(by_kind.values())
     print(f"operator time {total:.1f} ms a step (profiled): "
           + ", ".join(f"{kind} {ms:.1f} ({ms / total:.0%})" for kind, ms in by_kind.most_common()))
+    print("largest other: " + ", ".join(f"{name} {ms:.1f}" for name, ms in others.most_common(largest_others)))
 
 
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     now = {**(args.cfg_options or {})}
-    recipes = [Recipe("now", args.config, args.scale, now, args.work_dir)]
+    recipes = [Recipe("now", load_config(args.config, args.scale, now), args.work_dir)]
     if args.compile:
         compile_training_forward(recipes[0].model, args.compile)
         start = time.perf_counter()
         recipes[0].step(record=False)
         print(f"compile ({args.compile}) and first step: {time.perf_counter() - start:.1f} s", flush=True)
     if args.compare:
-        # a 3D max filter pooled differently in the recipe as it was
-        has_max_filter = bool(recipes[0].cfg.model.bbox_head.get("objectness_module"))
-        was = {**now, **WAS, **(WAS_MAX_FILTER if has_max_filter else {})}
-        recipes.insert(0, Recipe("was", args.config, args.scale, was, args.work_dir, drop=WAS_DROP))
+        recipes.insert(0, Recipe("was", load_original(args.config, args.scale, now), args.work_dir))
     if args.against:
-        recipes.insert(0, Recipe("against", args.config, args.scale, {**now, **args.against}, args.work_dir))
+        recipes.insert(0, Recipe("against", load_config(args.config, args.scale, {**now, **args.against}),
+                                 args.work_dir))
     if args.prefetch:
         for _ in range(args.warmup):
             recipes[0].step(record=False)
@@ -219,6 +231,13 @@ def main() -> None:
     totals = [recipe.report() for recipe in recipes]
     rates = (f"{recipe.name} {gflop / total:.2f} TFLOP/s" for recipe, total in zip(recipes, totals, strict=True))
     print(f"{gflop:.1f} GFLOP a step (torch.utils.flop_counter): " + ", ".join(rates))
+    limits = {dtype: convolution_rate(dtype) for dtype in dict.fromkeys(map(recipe_dtype, recipes))}
+    at_limit = [(recipe.name, gflop / limits[recipe_dtype(recipe)], total) for recipe, total in zip(recipes, totals,
+                                                                                                     strict=True)]
+    print("this CPU's limit, its best convolution (3x3, 64 channels, 8 x 32 x 32, forward): "
+          + ", ".join(f"{str(dtype).removeprefix('torch.')} {rate:.2f} TFLOP/s" for dtype, rate in limits.items())
+          + "; a step at it: " + ", ".join(f"{name} {ms:.1f} ms ({ms / total:.0%} of its time)"
+                                           for name, ms, total in at_limit))
     if args.profile:
         print_operator_time(profiling, args.steps)  # --profile excludes --compare: one recipe
     if len(recipes) == 2:

@@ -140,6 +140,7 @@ def test_a_finished_campaign_moves_to_another_store_without_retraining(repo_root
     import shutil
 
     import mlflow
+
     from o2f.pipeline.cli import main
 
     run = local_tiny_run(repo_root, tmp_path_factory)

@@ -96,12 +96,13 @@ def test_one_batch_assignment_and_losses_under_bf16_equal_the_float32_recipes(re
     assert positives[1] == pytest.approx(positives[0], rel=0.02)
 
 
-def test_the_printed_gflop_count_the_convolutions_of_a_step():
+def test_the_printed_gflop_count_the_convolutions_of_a_step(monkeypatch):
     """train_step.py's figure is FlopCounterMode's: a conv's 2 * N*H*W*Cin*Cout*k*k forward, as much again
     for its weight gradient."""
     import importlib.util
     import sys
 
+    monkeypatch.syspath_prepend(str(_bench_path().parent))  # its sibling original_recipe.py, as a script sees it
     spec = importlib.util.spec_from_file_location("train_step", str(_bench_path()))
     train_step = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("train_step", train_step)
@@ -123,3 +124,26 @@ def _bench_path():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "benchmarks" / "train_step.py"
+
+
+@pytest.mark.parametrize("config", ["configs/o2f/o2f_r50_fpn_1x_coco.py", "configs/fcos/fcos_r50-caffe_fpn_gn-head-"
+                                    "center-normbbox-centeronreg-giou_1x_coco.py"])
+def test_the_benchmarks_original_recipe_is_the_float32_nchw_recipe_with_the_plain_loop(repo_root, config, monkeypatch):
+    """What train_step.py --compare and training_wall.py time against: the demo model and schedule, without
+    any of the step-cost levers (a lever left on would flatter the ratio)."""
+    monkeypatch.syspath_prepend(str(_bench_path().parent))
+    from original_recipe import load_original
+
+    now = load_config(str(repo_root / config), scale="demo")
+    was = load_original(str(repo_root / config), "demo")
+    assert (was.precision, was.model.backbone.type, was.train_cfg.type) == ("fp32", "ResNet", "EpochBasedTrainLoop")
+    assert "channels_last_outputs" not in was.model.backbone and now.model.backbone.channels_last_outputs
+    assert was.optim_wrapper.optimizer.fused is False and was.model.bbox_head.norm_cfg.type == "GN"
+    assert was.train_dataloader.dataset.dataset.pipeline[0].type == "LoadImageFromFile"
+    if now.model.bbox_head.get("objectness_module"):
+        assert was.model.bbox_head.objectness_module.type == "WholeStackMaxFilter3D"
+    # what a table varies is the same: depth, widths, schedule, batch
+    assert (was.model.backbone.depth, was.model.neck.out_channels) == (now.model.backbone.depth,
+                                                                        now.model.neck.out_channels)
+    assert (was.train_cfg.max_epochs, was.train_dataloader.batch_size) == (now.train_cfg.max_epochs,
+                                                                          now.train_dataloader.batch_size)
