@@ -491,9 +491,46 @@ def test_two_names_for_one_trained_model_stop_the_plan(repo_root, tmp_path, monk
 
     check_distinct_experiments(plan("demo", "backbones"), cache)  # the cache answers for the rule that wrote it
     stored = json.loads(cache.read_text())
-    one_digest = dict.fromkeys(stored["digests"], "one")
+    one_digest = {key: {**entry, "digest": "one"} for key, entry in stored["digests"].items()}
     cache.write_text(json.dumps({**stored, "digests": one_digest}))
     with pytest.raises(O2FError, match="train the same model"):
         check_distinct_experiments(plan("demo", "backbones"), cache)
     cache.write_text(json.dumps({**stored, "rule": "an older rule", "digests": one_digest}))
     check_distinct_experiments(plan("demo", "backbones"), cache)  # recomputed, not read
+    # the classes come from the data's annotation file: a digest taken before it changed is recomputed
+    stored = json.loads(cache.read_text())
+    assert all(entry["annotations"][0].endswith(".json") for entry in stored["digests"].values())
+    same = {key: {**entry, "digest": "one"} for key, entry in stored["digests"].items()}
+    cache.write_text(json.dumps({**stored, "digests": same}))
+    with pytest.raises(O2FError, match="train the same model"):
+        check_distinct_experiments(plan("demo", "backbones"), cache)
+    older = {key: {**entry, "annotations": [entry["annotations"][0], 1, 1]} for key, entry in same.items()}
+    cache.write_text(json.dumps({**stored, "digests": older}))
+    check_distinct_experiments(plan("demo", "backbones"), cache)  # recomputed, not read
+
+
+def test_a_claim_never_pairs_a_run_trained_here_with_one_of_another_kind(repo_root, tmp_path):
+    """Claim 20 pairs the main run with T_max = 0.4 seed by seed: where the main run's seed 1 trained on another
+    kind, training the other side here stops the plan in one line, before any job; a seed with neither side
+    trained, evidence of another spec (retrained) and a machine of the same kind plan as before."""
+    work = project_copy(repo_root, tmp_path / "kinds")
+    main = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())["experiments"]["o2f_r50_1x"]
+
+    def check(kind_here: str, **changes) -> None:
+        chosen = {"scale": "demo", "tables": ["claims"], "claims": ["20"], "seeds": [0, 1], **changes}
+        Plan.from_files(work / "configs/tables.yaml", settings(repo_root, **chosen), work).check_pairs_on_one_kind(
+            lambda experiment: kind_here)
+
+    other_kind, committed_kind = "Other CPU, AVX512-BF16; bf16", "Test CPU, AMX-BF16; bf16"
+    check(other_kind)  # nothing trained yet: both sides train here
+    write_evidence(work, "demo", "o2f_r50_1x", 1, [], config=main["config"], overrides={"train_cfg.max_epochs": 1})
+    check(other_kind)  # evidence of another spec is retrained here: no pair of kinds
+    write_evidence(work, "demo", "o2f_r50_1x", 1, [], config=main["config"], overrides=main.get("overrides") or {})
+    with pytest.raises(O2FError) as err:
+        check(other_kind)
+    assert str(err.value).startswith(f"claim 20 at seed 1: o2f_r50_1x_tmax0.4_tmin0.2 would train here ({other_kind}) "
+                                     f"beside o2f_r50_1x, trained on {committed_kind}")
+    assert "\n" not in str(err.value)
+    check(committed_kind)  # the committed run's kind: it trains
+    check(other_kind, seeds=[0])  # seed 0 has neither side: any kind
+    check(other_kind, tables=["table3"])  # no claims in this DAG: a table shows kinds, it pairs nothing

@@ -88,17 +88,34 @@ def use_annotated_classes(cfg: Config) -> None:
     training checks the data first (``check_datasets``)."""
     datasets = [innermost_dataset(cfg.get(f"{split}_dataloader", {})) for split in ("train", "val", "test")]
     datasets = [d for d in datasets if d is not None]
-    val = innermost_dataset(cfg.get("val_dataloader", {}))
-    if val is None or any(d.get("metainfo", {}).get("classes") for d in datasets):
+    ann_file = classes_file(cfg)
+    if ann_file is None or any(d.get("metainfo", {}).get("classes") for d in datasets):
         return
-    if not str(val.get("ann_file", "")).endswith(".json"):
-        return
-    classes = annotation_classes(Path(val.get("data_root", "")) / val["ann_file"])
+    classes = annotation_classes(Path(ann_file))
     if classes is None:
         return
     for dataset in datasets:
         dataset["metainfo"] = {**dataset.get("metainfo", {}), "classes": classes}
     use_classes(cfg, classes)
+
+
+def classes_file(cfg: Config) -> str | None:
+    """The annotation file ``use_annotated_classes`` reads a config's classes from (there or not yet)."""
+    val = innermost_dataset(cfg.get("val_dataloader", {}))
+    if val is None or not str(val.get("ann_file", "")).endswith(".json"):
+        return None
+    return (Path(val.get("data_root", "")) / val["ann_file"]).as_posix()
+
+
+def file_signature(path: str | None) -> list | None:
+    """[path, modification time, size] of a file (None, None where it is absent): equal while it is unchanged."""
+    if path is None:
+        return None
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return [path, None, None]
+    return [path, stat.st_mtime_ns, stat.st_size]
 
 
 def annotation_classes(ann_file: Path) -> tuple[str, ...] | None:
@@ -187,11 +204,38 @@ def one_matching_form(tree):
     return tree
 
 
+def kind_here(cfg: Config) -> str:
+    """The kind (``o2f.run_kinds``) a training of ``cfg`` started now would have: this machine's device and
+    the precision its setting picks here."""
+    import torch
+
+    from ..engine.device import device_name
+    from ..engine.precision import choose
+    from ..run_kinds import run_kind
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return run_kind(device_name(), choose(cfg.get("precision", "fp32"), device).name)
+
+
+def check_pairs_here(plan) -> None:
+    """Stop before any job where a claim would pair a run trained here with one of another kind
+    (``Plan.check_pairs_on_one_kind``); a config is read only for such a run."""
+    from functools import cache
+
+    @cache
+    def kind_of(experiment: str) -> str:
+        spec = plan.experiment_spec(experiment)
+        return kind_here(load_config(spec["config"], plan.scale, spec.get("overrides") or None))
+
+    plan.check_pairs_on_one_kind(kind_of)
+
+
 def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     """Two experiment names that train the same model on the same schedule at the plan's scale would be one
     run reported twice (a scale that maps two backbones to one, say): stop, naming both. ``cache`` keeps the
     trained digest of each spec (``plan.spec_digest``) until a file under configs/, the code that resolves a
-    config (o2f's sources) or mmdet (its bundled base configs) changes, so a DAG start resolves no config twice."""
+    config (o2f's sources), mmdet (its bundled base configs) or the annotation file the spec's classes come from
+    changes, so a DAG start resolves no config twice."""
     import hashlib
 
     import mmdet
@@ -212,14 +256,17 @@ def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     seen: dict[str, str] = {}
     for name in plan.experiments_for():
         key = plan.spec_digest(name)
-        if key not in known:
+        entry = known.get(key)
+        if not isinstance(entry, dict) or entry.get("annotations") != file_signature((entry.get("annotations")
+                                                                                        or [None])[0]):
             spec = plan.experiment_spec(name)
-            known[key] = trained_digest(load_config(spec["config"], plan.scale, spec.get("overrides") or None))
-        if known[key] in seen:
-            raise O2FError(f"experiments {seen[known[key]]} and {name} train the same model on the same schedule at "
-                           f"scale '{plan.scale}'; give the scale a stand-in that keeps what their tables vary "
+            cfg = load_config(spec["config"], plan.scale, spec.get("overrides") or None)
+            entry = known[key] = {"digest": trained_digest(cfg), "annotations": file_signature(classes_file(cfg))}
+        if entry["digest"] in seen:
+            raise O2FError(f"experiments {seen[entry['digest']]} and {name} train the same model on the same schedule "
+                           f"at scale '{plan.scale}'; give the scale a stand-in that keeps what their tables vary "
                            "(configs/_scales_/, scaled_backbones) or drop one")
-        seen[known[key]] = name
+        seen[entry["digest"]] = name
     if cache:  # written whole or not at all: every job of a cluster DAG parses the Snakefile, and checks too
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
