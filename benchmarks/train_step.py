@@ -37,6 +37,7 @@ from mmengine.config import DictAction
 from original_recipe import load_original
 
 from o2f.engine.device import device_name
+from o2f.engine.precision import WRAPPERS
 from o2f.engine.prefetch import prefetched
 from o2f.pipeline.config import load_config
 from o2f.pipeline.train import build_runner
@@ -165,7 +166,9 @@ def convolution_rate(dtype: torch.dtype, repeats: int = 30) -> float:
     x = torch.randn(8, 64, 32, 32, dtype=dtype).to(memory_format=torch.channels_last)
     fastest = float("inf")
     with torch.no_grad():
-        for _ in range(3 + repeats):
+        for _ in range(3):  # warm-up: oneDNN builds its kernel on the first call
+            conv(x)
+        for _ in range(repeats):
             start = time.perf_counter()
             conv(x)
             fastest = min(fastest, time.perf_counter() - start)
@@ -173,7 +176,7 @@ def convolution_rate(dtype: torch.dtype, repeats: int = 30) -> float:
 
 
 def recipe_dtype(recipe: Recipe) -> torch.dtype:
-    return torch.bfloat16 if recipe.cfg.optim_wrapper.type == "BF16OptimWrapper" else torch.float32
+    return torch.bfloat16 if recipe.cfg.optim_wrapper.type == WRAPPERS["bf16"] else torch.float32
 
 
 def operator_kind(name: str) -> str:

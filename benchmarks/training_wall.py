@@ -5,8 +5,9 @@ as ``o2f train`` runs them.
     .venv/bin/python benchmarks/training_wall.py configs/o2f/o2f_r50_fpn_1x_coco.py --scale demo
 
 Each recipe trains from scratch in its own process on one torch thread (a demo job's count) and its own
-work dir, one after the other so each has the machine to itself (``--together``: both at once, one per
-core, as two campaign jobs run). A process's wall time counts its imports too. The last line prints the
+work dir, one after the other so each has the machine to itself (``--together``: both at once, as two
+campaign jobs run; the faster finishes first and the other then has the machine to itself, so the ratio
+reads a little low). A process's wall time counts its imports too. The last line prints the
 ratio of the two; the lines above, each training's final AP with and without NMS, so a run that went wrong
 shows. The step alone: ``train_step.py --compare``.
 """
@@ -39,21 +40,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def train_one(args: argparse.Namespace) -> None:
-    """The child: one training under ``args.recipe``; its last line is the final epoch's metrics (JSON)."""
+    """The child: one training under ``args.recipe``, from scratch."""
     import torch
     from original_recipe import load_original
 
     from o2f.pipeline.config import load_config
     from o2f.pipeline.train import train
-    from o2f.work_dir import FINAL_METRICS
 
     torch.set_num_threads(args.threads)
     overrides = {"train_cfg.max_epochs": args.epochs} if args.epochs else {}
     cfg = (load_original if args.recipe == "was" else load_config)(args.config, args.scale, overrides)
-    work_dir = Path(args.work_dir) / args.recipe
-    train(cfg, work_dir, resume=False, seed=args.seed)
-    final = json.loads((work_dir / FINAL_METRICS).read_text())
-    print(json.dumps({**final["final"], "failed": final["failed"]}))
+    train(cfg, Path(args.work_dir) / args.recipe, resume=False, seed=args.seed)
 
 
 def timed_training(args: argparse.Namespace, recipe: str) -> float:
@@ -75,10 +72,13 @@ def timed_training(args: argparse.Namespace, recipe: str) -> float:
 
 
 def final_line(args: argparse.Namespace, recipe: str) -> str:
-    """The training's final AP with and without NMS, as its child printed them last."""
-    final = json.loads((Path(args.work_dir) / f"{recipe}.log").read_text().strip().splitlines()[-1])
+    """The training's final AP with and without NMS, from its work dir's final metrics."""
+    from o2f.work_dir import FINAL_METRICS
+
+    record = json.loads((Path(args.work_dir) / recipe / FINAL_METRICS).read_text())
+    final = record["final"]
     metrics = ", ".join(f"{name} {final.get(f'coco/{name}_bbox_mAP', float('nan')):.3f}" for name in ("nms", "nonms"))
-    return f"final AP: {metrics}" + ("; flagged failed (o2f/failed_run.py)" if final["failed"] else "")
+    return f"final AP: {metrics}" + ("; flagged failed (o2f/failed_run.py)" if record["failed"] else "")
 
 
 def main() -> None:

@@ -13,6 +13,11 @@ def run_kind(device: str, precision: str | None) -> str:
     return f"{processor}; {precision or 'fp32'}"
 
 
+def record_kind(run: dict) -> str:
+    """The kind a run's record names: evidence keeps it; a work dir's final metrics keep device and precision."""
+    return run.get("kind") or run_kind(run.get("device", "unknown"), run.get("precision"))
+
+
 def kinds_text(kinds) -> str:
     """Kinds named in one line, each once, sorted: a kind reads "processor; precision", so " | " parts them."""
     return " | ".join(sorted(set(kinds)))

@@ -510,27 +510,45 @@ def test_two_names_for_one_trained_model_stop_the_plan(repo_root, tmp_path, monk
 
 
 def test_a_claim_never_pairs_a_run_trained_here_with_one_of_another_kind(repo_root, tmp_path):
-    """Claim 20 pairs the main run with T_max = 0.4 seed by seed: where the main run's seed 1 trained on another
-    kind, training the other side here stops the plan in one line, before any job; a seed with neither side
-    trained, evidence of another spec (retrained) and a machine of the same kind plan as before."""
+    """Claims 19 and 20 pair the main run with T_max = 0.4 seed by seed: where the main run's seed 1 trained on another
+    kind (committed evidence, or a work dir's final metrics), training the other side here stops the DAG in one
+    line before any job; seed 0 with neither side finished, both sides training here, or the same kind go on."""
+    from o2f.pipeline.pair_kinds import check_pairs_on_one_kind
+
     work = project_copy(repo_root, tmp_path / "kinds")
-    main = yaml.safe_load((repo_root / "configs/tables.yaml").read_text())["experiments"]["o2f_r50_1x"]
-
-    def check(kind_here: str, **changes) -> None:
-        chosen = {"scale": "demo", "tables": ["claims"], "claims": ["20"], "seeds": [0, 1], **changes}
-        Plan.from_files(work / "configs/tables.yaml", settings(repo_root, **chosen), work).check_pairs_on_one_kind(
-            lambda experiment: kind_here)
-
+    plan = Plan.from_files(work / "configs/tables.yaml", settings(repo_root, scale="demo", seeds=[0, 1]), work)
     other_kind, committed_kind = "Other CPU, AVX512-BF16; bf16", "Test CPU, AMX-BF16; bf16"
-    check(other_kind)  # nothing trained yet: both sides train here
-    write_evidence(work, "demo", "o2f_r50_1x", 1, [], config=main["config"], overrides={"train_cfg.max_epochs": 1})
-    check(other_kind)  # evidence of another spec is retrained here: no pair of kinds
-    write_evidence(work, "demo", "o2f_r50_1x", 1, [], config=main["config"], overrides=main.get("overrides") or {})
+    t04 = [("o2f_r50_1x_tmax0.4_tmin0.2", 0), ("o2f_r50_1x_tmax0.4_tmin0.2", 1)]
+
+    def check(training, kind):
+        check_pairs_on_one_kind(plan, training, lambda experiment, seed: kind)
+
+    check(t04, other_kind)  # nothing finished yet: both sides train here
+    write_evidence(work, "demo", "o2f_r50_1x", 1, [])
     with pytest.raises(O2FError) as err:
-        check(other_kind)
-    assert str(err.value).startswith(f"claim 20 at seed 1: o2f_r50_1x_tmax0.4_tmin0.2 would train here ({other_kind}) "
+        check(t04, other_kind)
+    assert str(err.value).startswith(f"claim 19 at seed 1: o2f_r50_1x_tmax0.4_tmin0.2 would train here ({other_kind}) "
                                      f"beside o2f_r50_1x, trained on {committed_kind}")
     assert "\n" not in str(err.value)
-    check(committed_kind)  # the committed run's kind: it trains
-    check(other_kind, seeds=[0])  # seed 0 has neither side: any kind
-    check(other_kind, tables=["table3"])  # no claims in this DAG: a table shows kinds, it pairs nothing
+    check(t04, committed_kind)  # the committed run's kind: it trains
+    check(t04[:1], other_kind)  # seed 0 has neither side: any kind
+    check([*t04, ("o2f_r50_1x", 1)], other_kind)  # the main run's seed 1 retrains here too
+    (work / "evidence/demo/o2f_r50_1x/seed1/run.json").unlink()
+    metrics = work / plan.metrics_file("o2f_r50_1x", 1)  # finished in a work dir, its evidence not yet written
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({"epochs": [], "device": "CPU (Test CPU, AMX-BF16, 2 cores)", "precision": "bf16"}))
+    with pytest.raises(O2FError, match=f"beside o2f_r50_1x, trained on {committed_kind}"):
+        check(t04, other_kind)
+
+
+def test_the_kind_of_a_training_here_keeps_a_resumed_runs_precision(repo_root, tmp_path):
+    """A run resumes in the precision it started in, whatever its setting picks on this machine."""
+    from o2f.engine.device import device_name
+    from o2f.pipeline.config import load_config
+    from o2f.pipeline.pair_kinds import kind_here
+    from o2f.run_kinds import run_kind
+
+    cfg = load_config(repo_root / "configs/o2f/o2f_r50_fpn_1x_coco.py", "demo", {"precision": "fp32"})
+    assert kind_here(cfg, tmp_path) == run_kind(device_name(), "fp32")
+    (tmp_path / "precision").write_text("bf16\nthis CPU runs bf16 natively\n")
+    assert kind_here(cfg, tmp_path) == run_kind(device_name(), "bf16")

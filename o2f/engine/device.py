@@ -40,6 +40,11 @@ def cpu_name(cpuinfo: str | None = None) -> str:
     return f"{model}, {bf16}"
 
 
+def training_device() -> str:
+    """Where a training computes: the GPU when there is one."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def device_name() -> str:
     """What trained: the GPU's name, or the CPU's with its bf16 instructions and core count."""
     if torch.cuda.is_available():

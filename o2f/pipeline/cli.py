@@ -137,6 +137,7 @@ def cmd_evidence(args: argparse.Namespace) -> None:
 def cmd_speed(args: argparse.Namespace) -> None:
     import torch
 
+    from ..engine.device import training_device
     from .speed import device_label, measure
 
     job, _ = requested_job(args)
@@ -145,17 +146,11 @@ def cmd_speed(args: argparse.Namespace) -> None:
         raise O2FError("speed needs --out with a config of your own")
     if args.threads:
         torch.set_num_threads(args.threads)  # Snakemake's MKL_NUM_THREADS (the job's threads) would decide it
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = training_device()
     speed = measure(job.config, job.scale, device, args.images, overrides=job.overrides or None)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**speed, "device": device_label(device)}, indent=1))
     print(f"{job.config}: {({part: speed[part] for part in ('forward', 'select', 'nms')})}")
-
-
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def checkpoint_scale(args: argparse.Namespace) -> str:
@@ -172,11 +167,12 @@ def checkpoint_scale(args: argparse.Namespace) -> str:
 
 def cmd_detect(args: argparse.Namespace) -> None:
     from ..deploy.detect import detect
+    from ..engine.device import training_device
 
     args.scale = checkpoint_scale(args)
     cfg = job_config(requested_job(args)[0])
     counts = detect(cfg, args.config, args.checkpoint, args.images, args.out, score_thr=args.score_thr, nms=args.nms,
-                    device=args.device or default_device())
+                    device=args.device or training_device())
     print(f"{counts['images']} images, {counts['detections']} detections: pictures in {Path(args.out) / 'vis'}, "
           f"results in {Path(args.out) / 'results.json'}")
 

@@ -204,32 +204,6 @@ def one_matching_form(tree):
     return tree
 
 
-def kind_here(cfg: Config) -> str:
-    """The kind (``o2f.run_kinds``) a training of ``cfg`` started now would have: this machine's device and
-    the precision its setting picks here."""
-    import torch
-
-    from ..engine.device import device_name
-    from ..engine.precision import choose
-    from ..run_kinds import run_kind
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return run_kind(device_name(), choose(cfg.get("precision", "fp32"), device).name)
-
-
-def check_pairs_here(plan) -> None:
-    """Stop before any job where a claim would pair a run trained here with one of another kind
-    (``Plan.check_pairs_on_one_kind``); a config is read only for such a run."""
-    from functools import cache
-
-    @cache
-    def kind_of(experiment: str) -> str:
-        spec = plan.experiment_spec(experiment)
-        return kind_here(load_config(spec["config"], plan.scale, spec.get("overrides") or None))
-
-    plan.check_pairs_on_one_kind(kind_of)
-
-
 def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     """Two experiment names that train the same model on the same schedule at the plan's scale would be one
     run reported twice (a scale that maps two backbones to one, say): stop, naming both. ``cache`` keeps the

@@ -16,7 +16,6 @@ from pathlib import Path
 import yaml
 
 from ..errors import O2FError, check_known
-from ..run_kinds import run_kind
 from .expression import Expression
 from .layout import ROOT, Layout, config_family, load_settings
 
@@ -448,37 +447,6 @@ class Plan:
         except (OSError, ValueError, KeyError):
             return False
         return trained == self.spec_digest(experiment)
-
-    def finished_kind(self, experiment: str, seed: int) -> str | None:
-        """The kind (``o2f.run_kinds``) a finished run trained on: its work dir's, else its committed evidence's
-        where that stands for it; None where the DAG would train it."""
-        metrics = self.root / self.metrics_file(experiment, seed)
-        evidence = self.root / self.evidence_file(experiment, seed)
-        path = metrics if metrics.exists() else evidence if self.trained_elsewhere(experiment, seed) else None
-        try:
-            run = json.loads(path.read_text()) if path else None
-        except (OSError, ValueError):
-            return None
-        return run and (run.get("kind") or run_kind(run.get("device", "unknown"), run.get("precision")))
-
-    def check_pairs_on_one_kind(self, kind_here) -> None:
-        """A claim pairs its runs seed by seed, both sides from one kind (``o2f.reporting.claims``): a run this
-        DAG would train beside a finished run of another kind could never be read. Stop before any job, naming
-        both. ``kind_here(experiment)`` is the kind a training of it would have on this machine."""
-        if CLAIMS not in self.settings["tables"]:
-            return
-        for claim in self.selected_claims:
-            if claim.timed:
-                continue
-            for seed in self.settings["seeds"]:
-                kinds = {experiment: self.finished_kind(experiment, seed) for experiment in claim.experiments}
-                for missing in (experiment for experiment, kind in kinds.items() if kind is None):
-                    other = next(((e, k) for e, k in kinds.items() if k and k != kind_here(missing)), None)
-                    if other:
-                        raise O2FError(
-                            f"claim {claim.id} at seed {seed}: {missing} would train here ({kind_here(missing)}) "
-                            f"beside {other[0]}, trained on {other[1]}, and a claim pairs one seed's runs from one "
-                            f"kind; train it on that kind, or leave claim {claim.id} out (--config \"claims=[...]\")")
 
     def job(self, experiment: str, seed: int | None = None) -> Job:
         """One job of the experiment at this scale: what it trains (or times) and where it writes."""

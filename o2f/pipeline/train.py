@@ -100,10 +100,9 @@ def build_runner(cfg: Config, work_dir: str | Path, resume: bool = True, seed: i
 
 def run_precision(cfg: Config, work_dir: Path, resume: bool = True):
     """The precision the run trains in (``o2f.engine.precision``), set on the config's optimiser wrapper."""
-    import torch
+    from ..engine.device import training_device
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    precision = work_dir_precision(work_dir, cfg.get("precision", "fp32"), resume, device)
+    precision = work_dir_precision(work_dir, cfg.get("precision", "fp32"), resume, training_device())
     use_precision(cfg, precision)
     return precision
 

@@ -14,6 +14,7 @@ import pandas as pd
 from ..failed_run import failed_run
 from ..pipeline.layout import EVIDENCE_RESAMPLED
 from ..pipeline.plan import NMS_VARIANTS, Plan
+from ..run_kinds import record_kind
 from ..speed_cells import table_value
 from ..work_dir import SCORE_MAPS
 from .score_maps import dense_anchors, epoch_files
@@ -90,7 +91,7 @@ class Results:
 
     def kinds(self, experiment: str) -> dict[int, str]:
         """The kind (processor and precision) each finished seed ran on."""
-        return {s: run.get("kind", run.get("device", "unknown")) for s, run in self.finals_by_seed(experiment).items()}
+        return {s: record_kind(run) for s, run in self.finals_by_seed(experiment).items()}
 
     def failed(self, experiment: str) -> dict[int, str]:
         """Seeds whose training the failed-run rule flags (o2f/failed_run.py: a dead box regression), why."""

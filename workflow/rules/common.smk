@@ -32,10 +32,6 @@ try:
     from o2f.pipeline.config import check_distinct_experiments
 
     check_distinct_experiments(PLAN, cache=Path(".snakemake/o2f_trained_digests.json"))
-    if workflow.local_exec:  # a cluster's jobs train on its nodes' kind, not this machine's
-        from o2f.pipeline.config import check_pairs_here
-
-        check_pairs_here(PLAN)
     if config["mlflow"]["tracking_uri"].startswith("http"):
         from o2f.pipeline.tracking import client
 

@@ -4,6 +4,18 @@
 
 
 onstart:
+    # Trainings that a claim would pair with a run of another kind stop the DAG before its first job
+    # (o2f/pipeline/pair_kinds.py); checked here, where the DAG knows what it trains and where: a cluster's
+    # jobs train on its nodes' kind, not this machine's.
+    if workflow.local_exec:
+        from o2f.pipeline.pair_kinds import check_trainings_here
+
+        training = {(job.wildcards.experiment, int(job.wildcards.seed)) for job in workflow.dag.needrun_jobs()
+                    if job.rule.name == "train"}
+        try:
+            check_trainings_here(PLAN, training)
+        except O2FError as err:
+            sys.exit(f"o2f: error: {err}")
     # The MLflow store and experiment, created once before any job starts, so parallel training jobs never
     # race to create them; a store is not a job of the DAG, so moving to another one reruns nothing.
     if config["mlflow"]["tracking_uri"]:
