@@ -31,6 +31,7 @@ def check_pairs_on_one_kind(plan, training: Iterable[tuple[str, int]], kind_of_t
     evidence there is) would pair a run in ``training`` with a run of another kind at its seed.
     ``kind_of_training(experiment, seed)``: the kind that training will have here."""
     training = set(training)
+    finished: dict[tuple[str, int], str | None] = {}  # each record read once
     for claim in plan.claims:
         if claim.timed:
             continue
@@ -38,7 +39,9 @@ def check_pairs_on_one_kind(plan, training: Iterable[tuple[str, int]], kind_of_t
             if experiment not in claim.experiments:
                 continue
             for other in claim.experiments:
-                kind = None if (other, seed) in training else finished_kind(plan, other, seed)
+                if (other, seed) not in finished:
+                    finished[other, seed] = None if (other, seed) in training else finished_kind(plan, other, seed)
+                kind = finished[other, seed]
                 if kind and kind != kind_of_training(experiment, seed):
                     raise O2FError(
                         f"claim {claim.id} at seed {seed}: {experiment} would train here "
