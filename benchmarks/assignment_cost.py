@@ -18,6 +18,7 @@ from mmdet.models.dense_heads import FCOSHead
 from mmengine.structures import InstanceData
 
 import o2f.plugin  # noqa: F401
+from o2f.engine.device import training_device
 from o2f.models.o2f_head import O2FHead
 
 STRIDES = [8, 16, 32, 64, 128]
@@ -48,7 +49,7 @@ def random_objects(num: int, device: str) -> InstanceData:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default=training_device())
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--step", action="store_true", help="also time one R50-FPN training step")
     args = parser.parse_args()

@@ -14,7 +14,7 @@ WAS = {"precision": "fp32", "model.backbone.type": "ResNet", "optim_wrapper.opti
        "train_dataloader.dataset.dataset.pipeline.0.type": "LoadImageFromFile", "model.bbox_head.norm_cfg.type": "GN",
        "train_cfg.type": "EpochBasedTrainLoop"}
 WAS_DROP = ("model.backbone.channels_last_outputs",)  # ChannelsLastResNet's argument, not ResNet's
-WAS_MAX_FILTER = {"model.bbox_head.objectness_module.type": "WholeStackMaxFilter3D"}  # o2f/models/max_filter.py
+WAS_MAX_FILTER = "WholeStackMaxFilter3D"  # the 3D max filter's pooling as it was (o2f/models/max_filter.py)
 
 
 def drop_keys(cfg: Config, keys: tuple[str, ...]) -> None:
@@ -29,8 +29,9 @@ def drop_keys(cfg: Config, keys: tuple[str, ...]) -> None:
 
 def load_original(config: str, scale: str, overrides: dict | None = None) -> Config:
     """``config`` at ``scale`` as the recipe was, with ``overrides`` (a changed recipe) on top."""
-    now = load_config(config, scale, overrides)
-    has_max_filter = bool(now.model.get("bbox_head", {}).get("objectness_module"))
-    cfg = load_config(config, scale, {**(overrides or {}), **WAS, **(WAS_MAX_FILTER if has_max_filter else {})})
+    cfg = load_config(config, scale, {**(overrides or {}), **WAS})
     drop_keys(cfg, WAS_DROP)
+    objectness = cfg.model.get("bbox_head", {}).get("objectness_module")
+    if objectness:  # a head with a 3D max filter
+        objectness.type = WAS_MAX_FILTER
     return cfg

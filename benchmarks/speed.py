@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
+from o2f.engine.device import training_device
 from o2f.pipeline.speed import device_label, measure
 from o2f.speed_cells import table_value
 
@@ -24,7 +23,7 @@ MODELS_TO_TIME = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="demo")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default=training_device())
     parser.add_argument("--images", type=int, default=15)
     args = parser.parse_args()
     print(f"device: {device_label(args.device)}; scale: {args.scale}; batch 1; median over {args.images} images")

@@ -189,9 +189,9 @@ def print_operator_time(profiler: torch.profiler.profile, steps: int, largest_ot
     by_kind: collections.Counter = collections.Counter()
     others: collections.Counter = collections.Counter()
     for event in profiler.key_averages():
-        ms = event.self_cpu_time_total / 1000 / steps
-        by_kind[operator_kind(event.key)] += ms
-        if operator_kind(event.key) == "other":
+        kind, ms = operator_kind(event.key), event.self_cpu_time_total / 1000 / steps
+        by_kind[kind] += ms
+        if kind == "other":
             others[event.key] += ms
     total = sum(by_kind.values())
     print(f"operator time {total:.1f} ms a step (profiled): "

@@ -204,6 +204,14 @@ def one_matching_form(tree):
     return tree
 
 
+def still_holds(entry) -> bool:
+    """A cached trained digest holds while the annotation file its classes came from is as it was."""
+    if not isinstance(entry, dict):  # none, or a cache of an older layout
+        return False
+    recorded = entry.get("annotations")
+    return recorded == file_signature(recorded[0] if recorded else None)
+
+
 def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     """Two experiment names that train the same model on the same schedule at the plan's scale would be one
     run reported twice (a scale that maps two backbones to one, say): stop, naming both. ``cache`` keeps the
@@ -231,8 +239,7 @@ def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     for name in plan.experiments_for():
         key = plan.spec_digest(name)
         entry = known.get(key)
-        if not isinstance(entry, dict) or entry.get("annotations") != file_signature((entry.get("annotations")
-                                                                                        or [None])[0]):
+        if not still_holds(entry):
             spec = plan.experiment_spec(name)
             cfg = load_config(spec["config"], plan.scale, spec.get("overrides") or None)
             entry = known[key] = {"digest": trained_digest(cfg), "annotations": file_signature(classes_file(cfg))}

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import O2FError
-from ..run_kinds import record_kind
+from ..run_kinds import record_kind, run_kind
 
 
 def finished_kind(plan, experiment: str, seed: int) -> str | None:
@@ -31,11 +31,12 @@ def check_pairs_on_one_kind(plan, training: Iterable[tuple[str, int]], kind_of_t
     evidence there is) would pair a run in ``training`` with a run of another kind at its seed.
     ``kind_of_training(experiment, seed)``: the kind that training will have here."""
     training = set(training)
+    in_order = sorted(training)  # the first conflict named is the same on every run
     finished: dict[tuple[str, int], str | None] = {}  # each record read once
     for claim in plan.claims:
         if claim.timed:
             continue
-        for experiment, seed in sorted(training):
+        for experiment, seed in in_order:
             if experiment not in claim.experiments:
                 continue
             for other in claim.experiments:
@@ -54,7 +55,6 @@ def kind_here(cfg, work_dir: str | Path) -> str:
     the run started in (a resumed run keeps it) or the one its setting picks here."""
     from ..engine.device import device_name, training_device
     from ..engine.precision import choose, recorded_precision
-    from ..run_kinds import run_kind
 
     precision = recorded_precision(work_dir) or choose(cfg.get("precision", "fp32"), training_device()).name
     return run_kind(device_name(), precision)
