@@ -18,6 +18,14 @@ def record_kind(run: dict) -> str:
     return run.get("kind") or run_kind(run.get("device", "unknown"), run.get("precision"))
 
 
+def kind_folder(kind: str) -> str:
+    """A kind as the name of the evidence folder that keeps its runs apart from another kind's
+    ("Intel(R) Xeon(R) Processor, AMX-BF16; bf16" -> "intel-xeon-processor-amx-bf16_bf16")."""
+    processor, _, precision = kind.rpartition("; ")
+    slug = lambda text: re.sub(r"[^a-z0-9]+", "-", re.sub(r"\((r|tm)\)", "", text.lower())).strip("-")  # noqa: E731
+    return f"{slug(processor)}_{slug(precision)}"
+
+
 def kinds_text(kinds) -> str:
     """Kinds named in one line, each once, sorted: a kind reads "processor; precision", so " | " parts them."""
     return " | ".join(sorted(set(kinds)))

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = str(Path(sys.executable).parent)
 # The tiny DAG: Hybrid-Epoch's table (its paper rows, see tiny_copy) and Figure 5 at the ci scale, 2 trainings
 # of 2 epochs: the rules of a campaign (data, train, evidence, table, figure, claims, index, reproduction).
@@ -63,15 +64,35 @@ def tiny_copy(repo_root: Path, where: Path) -> Path:
     return work
 
 
+TEST_KIND = "Test CPU, AMX-BF16; bf16"
+
+
+def evidence_path(work: Path, scale: str, experiment: str, seed: int, kind: str = TEST_KIND) -> Path:
+    """Where a run's evidence is (``evidence/<scale>/<experiment>/<kind folder>/seed<k>/run.json``)."""
+    from o2f.run_kinds import kind_folder
+
+    return work / "evidence" / scale / experiment / kind_folder(kind) / f"seed{seed}" / "run.json"
+
+
+def experiment_spec(work: Path, experiment: str) -> dict:
+    """The experiment's present spec in the working copy's configs/tables.yaml (else the repository's): what a
+    run's record must name for the reports to read it."""
+    tables = work / "configs/tables.yaml"
+    spec = yaml.safe_load((tables if tables.exists() else REPO / "configs/tables.yaml").read_text())
+    found = spec["experiments"].get(experiment)
+    return {"config": found["config"], "overrides": found.get("overrides") or {}} if found else {}
+
+
 def write_evidence(work: Path, scale: str, experiment: str, seed: int, epochs: list[dict], **fields) -> Path:
-    """A finished run's evidence as the reports read it (``evidence/<scale>/<experiment>/seed<k>/run.json``):
-    per-epoch metrics (fractions, as the evaluator logs them), one CPU kind unless ``fields`` says otherwise."""
+    """A finished run's evidence as the reports read it: per-epoch metrics (fractions, as the evaluator logs
+    them), of the experiment's present spec on one CPU kind unless ``fields`` names others."""
     import json
 
-    path = work / "evidence" / scale / experiment / f"seed{seed}" / "run.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     run = {"experiment": experiment, "seed": seed, "scale": scale, "epochs": epochs, "losses": [],
-           "device": "CPU (Test CPU, AMX-BF16, 2 cores)", "kind": "Test CPU, AMX-BF16; bf16", **fields}
+           "device": "CPU (Test CPU, AMX-BF16, 2 cores)", "kind": TEST_KIND, **experiment_spec(work, experiment),
+           **fields}
+    path = evidence_path(work, scale, experiment, seed, run["kind"])
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(run))
     return path
 

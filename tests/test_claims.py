@@ -204,13 +204,29 @@ def test_a_run_whose_box_loss_stays_degenerate_is_flagged_and_left_out(demo_runs
     assert six.relative == "ours -20.5 %, paper +1.0 % of fcos"
 
 
-def test_a_claim_mixing_cpu_kinds_at_one_seed_stops_naming_the_runs(demo_runs, tmp_path):
+def test_a_claim_reads_each_seed_from_one_kind_and_names_each_kinds_mean(demo_runs, tmp_path):
+    """Claim 2 (POTO - FCOS without NMS: 1, 2, 3 at seeds 0-2 on the test kind). A POTO seed 1 on another kind
+    beside the test kind's changes nothing (its FCOS is on the test kind); without the test kind's POTO seed 1
+    the claim drops seed 1 rather than pair two kinds; with FCOS seed 1 on the other kind too, seed 1 comes
+    back from that kind, and the note names each kind's mean."""
     plan, results = demo_runs
-    write_run(tmp_path, "poto_r50_1x", 1, [ap(11.0)], kind="Other CPU, AVX2; fp32")
-    with pytest.raises(O2FError) as raised:
-        C.evaluate_claims(plan, results)
-    assert str(raised.value).startswith("claim 2 compares runs of different kinds at seed 1 (poto_r50_1x seed 1 on "
-                                        "Other CPU, AVX2; fp32; fcos_r50_1x seed 1 on Test CPU, AMX-BF16; bf16)")
+    other = "Other CPU, AVX2; fp32"
+    beside = write_run(tmp_path, "poto_r50_1x", 1, [ap(14.0)], kind=other)
+    found = outcomes_by_id(plan, Results(plan, root=tmp_path))["2"]
+    assert found.per_seed == pytest.approx({0: 1.0, 1: 2.0, 2: 3.0}) and "per kind" not in found.note
+    assert Results(plan, root=tmp_path).seed_values("poto_r50_1x", "bbox_mAP", False)[1] == pytest.approx(11.0)
+    (beside.parents[1].parent / "test-cpu-amx-bf16_bf16" / "seed1" / "run.json").unlink()
+    found = outcomes_by_id(plan, Results(plan, root=tmp_path))["2"]
+    assert found.per_seed == pytest.approx({0: 1.0, 2: 3.0}) and found.kinds == ("Test CPU, AMX-BF16; bf16",)
+    fcos_beside = write_run(tmp_path, "fcos_r50_1x", 1, [ap(9.5, 20.0)], kind=other)
+    found = outcomes_by_id(plan, Results(plan, root=tmp_path))["2"]
+    assert found.per_seed == pytest.approx({0: 1.0, 1: 4.5, 2: 3.0}) and len(found.kinds) == 2
+    assert f"per kind: {other}: 4.5 (seeds 1); Test CPU, AMX-BF16; bf16: 2.0 (seeds 0, 2)" in found.note
+    fcos_beside.unlink()  # POTO only on the other kind, at seed 1; FCOS only on the test kind
+    for seed in (0, 2):
+        (beside.parents[1].parent / "test-cpu-amx-bf16_bf16" / f"seed{seed}" / "run.json").unlink()
+    found = outcomes_by_id(plan, Results(plan, root=tmp_path))["2"]
+    assert found.verdict == C.NOT_RUN and found.note.startswith("its runs share no seed on one kind")
 
 
 def test_the_bootstrap_pairs_both_sides_on_the_same_test_images(repo_root, tmp_path):

@@ -51,7 +51,7 @@ def test_work_dirs_and_data_roots_come_from_the_settings(repo_root):
     layout = Layout(load_settings(repo_root), "demo")
     assert layout.metrics_file("o2f_r50_1x", 2) == "work_dirs/demo/o2f_r50_1x/seed2/final_metrics.json"
     assert layout.speed_file("fcos_r50_1x") == "evidence/demo/fcos_r50_1x/speed.json"
-    assert layout.evidence_file("o2f_r50_1x", 2) == "evidence/demo/o2f_r50_1x/seed2/run.json"
+    assert layout.evidence_file("o2f_r50_1x", 2, "xeon_bf16") == "evidence/demo/o2f_r50_1x/xeon_bf16/seed2/run.json"
     assert layout.builtin_files("crowdhuman") == ["data/demo_trees_odgt/annotation_train.odgt",
                                                   "data/demo_trees_odgt/annotation_val.odgt"]
     assert Layout(load_settings(repo_root), "full").builtin_files("coco") == []  # the user's data

@@ -14,8 +14,10 @@ import pytest
 import yaml
 from dag import (
     SHARES_TINY_RUN,
+    TEST_KIND,
     TINY,
     TINY_EXPERIMENTS,
+    evidence_path,
     fake_finished_dag,
     job_counts,
     local_tiny_run,
@@ -239,19 +241,22 @@ def test_committed_evidence_stands_for_its_run_and_render_trains_nothing(repo_ro
     """A fresh clone holds the evidence and no work dir: `render` plans report jobs only; a run without
     evidence, or whose evidence trained another spec, trains alone (not every run beside it); the main job
     trains the configured runs (its reproduction report compares them with the evidence)."""
+    from o2f.pipeline.evidence_kinds import kind_here
+
     work = project_copy(repo_root, tmp_path / "clone", own_tables=True)
     plan = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root), root=repo_root)
     experiments = plan.experiments_for()
+    here = kind_here(plan.kinds.precision_setting(experiments[0]), tmp_path)  # committed on this machine's kind
     for experiment in experiments:
         spec = plan.experiment_spec(experiment)
-        write_evidence(work, "demo", experiment, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}], **spec)
+        write_evidence(work, "demo", experiment, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}], kind=here, **spec)
     done = snakemake(work, "-n", "render")
     assert done.returncode == 0, done.stderr[-2000:]
     counts = job_counts(done.stdout)
     assert counts.get("index") == 1 and not {"train", "evidence", "data_demo_trees"} & set(counts), counts
     timed = Plan.from_files(repo_root / "configs/tables.yaml", settings(repo_root, tables=["table5"]), root=repo_root)
     for experiment in timed.experiments_for():
-        write_evidence(work, "demo", experiment, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}],
+        write_evidence(work, "demo", experiment, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}], kind=here,
                        **timed.experiment_spec(experiment))
     done = snakemake(work, "-n", "render", "--config", "tables=[table5]")  # its speed columns are measured here
     counts = job_counts(done.stdout)
@@ -259,14 +264,14 @@ def test_committed_evidence_stands_for_its_run_and_render_trains_nothing(repo_ro
     for experiment in timed.experiments_for():  # measured: a run of the table trained here re-measures none
         (work / timed.speed_file(experiment)).write_text(json.dumps({"forward": 1.0, "select": 0.1, "nms": 0.5}))
     untrained = timed.experiments_for()[0]
-    os.remove(work / timed.evidence_file(untrained, 0))
+    os.remove(evidence_path(work, "demo", untrained, 0, here))
     done = snakemake(work, "-n", "render", "--config", "tables=[table5]")
     counts = job_counts(done.stdout)
     assert counts.get("train") == 1 and "speed" not in counts, counts
-    write_evidence(work, "demo", untrained, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}],
+    write_evidence(work, "demo", untrained, 0, [{"epoch": 12, "coco/nms_bbox_mAP": 0.1}], kind=here,
                    **timed.experiment_spec(untrained))
 
-    os.remove(work / plan.evidence_file(experiments[0], 0))  # not run yet here
+    os.remove(evidence_path(work, "demo", experiments[0], 0, here))  # not run yet here
     spec = yaml.safe_load((work / "configs/tables.yaml").read_text())
     spec["experiments"][experiments[1]].setdefault("overrides", {})["optim_wrapper.optimizer.lr"] = 0.005
     write_tables(work, spec)
@@ -509,46 +514,64 @@ def test_two_names_for_one_trained_model_stop_the_plan(repo_root, tmp_path, monk
     check_distinct_experiments(plan("demo", "backbones"), cache)  # recomputed, not read
 
 
-def test_a_claim_never_pairs_a_run_trained_here_with_one_of_another_kind(repo_root, tmp_path):
-    """Claims 19 and 20 pair the main run with T_max = 0.4 seed by seed: where the main run's seed 1 trained on another
-    kind (committed evidence, or a work dir's final metrics), training the other side here stops the DAG in one
-    line before any job; seed 0 with neither side finished, both sides training here, or the same kind go on."""
-    from o2f.pipeline.pair_kinds import check_pairs_on_one_kind
+def test_a_claims_seed_without_all_its_runs_on_one_kind_trains_them_all_here(repo_root, tmp_path):
+    """Claim 20 pairs the main run with T_max = 0.4 seed by seed. With the main run's seed 1 on another kind
+    and T_max = 0.4 on none, the DAG trains both of seed 1 here (a run of that kind cannot be made here) and
+    leaves the other kind's run where it is; with both on that kind, it trains nothing for seed 1. A table
+    reads each run from the kind with the most evidence, whatever kind this machine is."""
+    from o2f.run_kinds import kind_folder
 
     work = project_copy(repo_root, tmp_path / "kinds")
-    plan = Plan.from_files(work / "configs/tables.yaml", settings(repo_root, scale="demo", seeds=[0, 1]), work)
-    other_kind, committed_kind = "Other CPU, AVX512-BF16; bf16", "Test CPU, AMX-BF16; bf16"
-    t04 = [("o2f_r50_1x_tmax0.4_tmin0.2", 0), ("o2f_r50_1x_tmax0.4_tmin0.2", 1)]
+    config = ["--config", "scale=demo", "tables=[claims]", "claims=['20']", "seeds=[1]"]
+    plan = Plan.from_files(work / "configs/tables.yaml",
+                           settings(repo_root, scale="demo", seeds=[1], tables=["claims"], claims=["20"]), work)
+    pair, other = ("o2f_r50_1x", "o2f_r50_1x_tmax0.4_tmin0.2"), "Other CPU, AVX512-BF16; bf16"
+    main_run = write_evidence(work, "demo", pair[0], 1, [], kind=other)
+    here = {e: plan.kinds.here(e, 1) for e in pair}
+    assert kind_folder(other) not in here.values()  # this machine is not the other kind
+    assert set(plan.claim_evidence_files()) >= {plan.evidence_file(e, 1, here[e]) for e in pair}
+    done = snakemake(work, "-n", "claims", *config)
+    assert job_counts(done.stdout)["train"] == 2 and f"experiment={pair[0]}" in done.stdout, done.stdout[-2000:]
+    write_evidence(work, "demo", pair[1], 1, [], kind=other)
+    plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
+    assert set(plan.claim_evidence_files()) == {plan.evidence_file(e, 1, kind_folder(other)) for e in pair}
+    done = snakemake(work, "-n", "claims", *config)
+    assert "train" not in job_counts(done.stdout), done.stdout[-2000:]
+    # a run of two kinds: a table reads the kind with the most evidence (here: the test kind's three runs)
+    for experiment in ("fcos_r50_1x", "poto_r50_1x", pair[0]):
+        write_evidence(work, "demo", experiment, 1, [])
+    plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
+    assert plan.kinds.order[0] == kind_folder(TEST_KIND)
+    assert plan.kinds.usable(pair[0], 1) == (kind_folder(TEST_KIND), kind_folder(other))
+    assert plan.evidence_files(["claims"])[0] == str(evidence_path(Path(), "demo", pair[0], 1))
+    assert main_run.exists()
+    # evidence of an older spec stands for nothing: the run trains again
+    write_evidence(work, "demo", pair[1], 1, [], kind=other, overrides={"optim_wrapper.optimizer.lr": 0.5})
+    plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
+    assert plan.kinds.usable(pair[1], 1) == ()
 
-    def check(training, kind):
-        check_pairs_on_one_kind(plan, training, lambda experiment, seed: kind)
 
-    check(t04, other_kind)  # nothing finished yet: both sides train here
-    write_evidence(work, "demo", "o2f_r50_1x", 1, [])
-    with pytest.raises(O2FError) as err:
-        check(t04, other_kind)
-    assert str(err.value).startswith(f"claim 19 at seed 1: o2f_r50_1x_tmax0.4_tmin0.2 would train here ({other_kind}) "
-                                     f"beside o2f_r50_1x, trained on {committed_kind}")
-    assert "\n" not in str(err.value)
-    check(t04, committed_kind)  # the committed run's kind: it trains
-    check(t04[:1], other_kind)  # seed 0 has neither side: any kind
-    check([*t04, ("o2f_r50_1x", 1)], other_kind)  # the main run's seed 1 retrains here too
-    (work / "evidence/demo/o2f_r50_1x/seed1/run.json").unlink()
-    metrics = work / plan.metrics_file("o2f_r50_1x", 1)  # finished in a work dir, its evidence not yet written
-    metrics.parent.mkdir(parents=True)
-    metrics.write_text(json.dumps({"epochs": [], "device": "CPU (Test CPU, AMX-BF16, 2 cores)", "precision": "bf16"}))
-    with pytest.raises(O2FError, match=f"beside o2f_r50_1x, trained on {committed_kind}"):
-        check(t04, other_kind)
-
-
-def test_the_kind_of_a_training_here_keeps_a_resumed_runs_precision(repo_root, tmp_path):
+def test_the_kind_of_a_training_here_keeps_a_resumed_runs_precision(tmp_path):
     """A run resumes in the precision it started in, whatever its setting picks on this machine."""
     from o2f.engine.device import device_name
-    from o2f.pipeline.config import load_config
-    from o2f.pipeline.pair_kinds import kind_here
+    from o2f.pipeline.evidence_kinds import kind_here
     from o2f.run_kinds import run_kind
 
-    cfg = load_config(repo_root / "configs/o2f/o2f_r50_fpn_1x_coco.py", "demo", {"precision": "fp32"})
-    assert kind_here(cfg, tmp_path) == run_kind(device_name(), "fp32")
+    assert kind_here("fp32", tmp_path) == run_kind(device_name(), "fp32")
     (tmp_path / "precision").write_text("bf16\nthis CPU runs bf16 natively\n")
-    assert kind_here(cfg, tmp_path) == run_kind(device_name(), "bf16")
+    assert kind_here("fp32", tmp_path) == run_kind(device_name(), "bf16")
+
+
+def test_evidence_of_a_run_goes_to_the_kind_it_ran_on(repo_root, tmp_path):
+    """``o2f evidence --kind K`` for a run that ran on another kind stops in one line naming both."""
+    work = project_copy(repo_root, tmp_path / "evidence_kind")
+    metrics = work / "work_dirs/demo/o2f_r50_1x/seed0/final_metrics.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({"epochs": [], "device": "CPU (Test CPU, AMX-BF16, 2 cores)", "precision": "bf16"}))
+    done = subprocess.run([sys.executable, "-m", "o2f.pipeline.cli", "evidence", "--experiment", "o2f_r50_1x",
+                           "--seed", "0", "--scale", "demo", "--kind", "other-cpu_fp32"],
+                          cwd=work, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert done.stderr.strip() == ("o2f: error: o2f_r50_1x seed 0 in work_dirs/demo/o2f_r50_1x/seed0 ran on "
+                                   "test-cpu-amx-bf16_bf16, not other-cpu_fp32: its evidence goes to "
+                                   "evidence/demo/o2f_r50_1x/test-cpu-amx-bf16_bf16/seed0")

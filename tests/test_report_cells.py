@@ -142,7 +142,7 @@ def test_figure6_draws_the_image_boxes_and_crops(repo_root, tmp_path):
     image = tmp_path / "data" / "val.png"
     image.parent.mkdir()
     Image.fromarray(np.full((64, 64, 3), (20, 40, 230), np.uint8)).save(image)  # shown at 2x: 128 px
-    folder = tmp_path / plan.layout.evidence_dir("o2f_r50_1x", 0) / "score_maps"
+    folder = write_evidence(tmp_path, "ci", "o2f_r50_1x", 0, []).parent / "score_maps"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for epoch, temperature in ((1, 0.6), (2, 0.2)):

@@ -39,4 +39,9 @@ def test_the_committed_version_is_read_from_git(tmp_path):
     relative = str(path.relative_to(tmp_path))
     (found,) = R.reproductions(tmp_path, [("o2f_r50_1x", 0, relative)])
     assert found.outcome == R.DIFFERS and "16.50 against 16.00" in found.note
-    assert R.committed_seeds(tmp_path, "evidence/demo/o2f_r50_1x") == ["seed0", "seed1"]
+    kind_dir = path.parent.parent
+    assert R.committed_names(tmp_path, str(kind_dir.relative_to(tmp_path))) == ["seed0", "seed1"]
+    # a run of another kind, with none of its own committed: against the committed kind's run and seeds
+    other = write_evidence(tmp_path, "demo", "o2f_r50_1x", 0, run(15.0)["epochs"], kind=AVX2)
+    (found,) = R.reproductions(tmp_path, [("o2f_r50_1x", 0, str(other.relative_to(tmp_path)))])
+    assert found.outcome == R.OTHER_KIND and "15.00 against 16.00" in found.note and "(n = 2)" in found.note

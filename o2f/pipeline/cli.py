@@ -127,6 +127,12 @@ def cmd_evidence(args: argparse.Namespace) -> None:
     from .tracking import git_commit
 
     job, _ = requested_job(args)
+    if job.evidence_dir is None:
+        raise O2FError(f"{job.experiment} seed {job.seed} has not finished in {job.work_dir}: no evidence to keep")
+    kind = Path(job.evidence_dir).parent.name
+    if args.kind and args.kind != kind:
+        raise O2FError(f"{job.experiment} seed {job.seed} in {job.work_dir} ran on {kind}, not {args.kind}: its "
+                       f"evidence goes to {job.evidence_dir}")
     identity = {"experiment": job.experiment, "seed": job.seed, "scale": job.scale, "config": job.config,
                 "overrides": job.overrides, "commit": git_commit(Path.cwd())}
     cfg = job_config(job)
@@ -272,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--experiment", required=True, help="an experiment of configs/tables.yaml")
     ev.add_argument("--seed", type=int, required=True)
     ev.add_argument("--scale", default=None, help=SCALE_HELP)
+    ev.add_argument("--kind", default=None, help="the kind folder the run must have run on (the DAG's check)")
     add_dag_settings(ev)
     ev.set_defaults(func=cmd_evidence)
 

@@ -1,5 +1,7 @@
-"""A finished run's evidence: what every report reads, kept in ``evidence/<scale>/<experiment>/seed<k>/``
-and committed, so reports re-render and claims resample on any machine long after the work dir is gone.
+"""A finished run's evidence: what every report reads, kept in
+``evidence/<scale>/<experiment>/<kind>/seed<k>/`` (``<kind>``: the processor and precision it ran on,
+``run_kinds.kind_folder``) and committed, so reports re-render and claims resample on any machine long after
+the work dir is gone.
 
 - ``run.json``: who the run is (experiment, seed, scale, config, overrides, a digest of the resolved
   config, the commit), where it ran (device, precision, and the *kind* that pairs runs: CPU or GPU with

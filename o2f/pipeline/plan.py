@@ -11,11 +11,13 @@ import json
 import operator
 import re
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import yaml
 
 from ..errors import O2FError, check_known
+from .evidence_kinds import EvidenceKinds
 from .expression import Expression
 from .layout import ROOT, Layout, config_family, load_settings
 
@@ -45,7 +47,7 @@ class Job:
     work_dir: str | None
     run_name: str
     tags: dict[str, str]
-    evidence_dir: str | None = None
+    evidence_dir: str | None = None  # a finished run's, under the kind it ran on (None: not finished here)
     speed_file: str | None = None
     all_epochs: bool = False  # a figure draws it per epoch: its evidence keeps every epoch's detections
 
@@ -348,12 +350,14 @@ class Plan:
         """What the claims report reads: every claim's runs that the configured tables train, and the speed
         measurements of its claims on speed that this DAG makes."""
         configured = set(self.experiments_for())
-        runs = dict.fromkeys(e for claim in self.claims if not claim.timed
-                             for e in claim.experiments if e in configured)
+        # each claim's configured runs, read at each seed from one kind (o2f.pipeline.evidence_kinds)
+        runs = dict.fromkeys(tuple(e for e in claim.experiments if e in configured) for claim in self.claims
+                             if not claim.timed)
         measured = self.measured_speed_files()
         timed = dict.fromkeys(f for claim in self.claims if claim.timed and set(claim.experiments) <= configured
                               for f in map(self.speed_file, claim.experiments) if f in measured)
-        return [self.evidence_file(e, s) for e in runs for s in self.settings["seeds"]] + list(timed)
+        return [self.evidence_file(e, s, self.kinds.for_claim(claim_runs, s) or self.kinds.here(e, s))
+                for claim_runs in runs for s in self.settings["seeds"] for e in claim_runs] + list(timed)
 
     def measured_speed_files(self) -> set[str]:
         """The speed measurements this DAG makes: those its tables show and, with ``claims``, those the
@@ -405,11 +409,21 @@ class Plan:
         measured = (self.root / self.speed_file(experiment)).exists()
         return [] if measured and not all((self.root / path).exists() for path in data) else data
 
-    def evidence_file(self, experiment: str, seed: int) -> str:
-        return self.layout.evidence_file(experiment, seed)
+    @cached_property
+    def kinds(self) -> EvidenceKinds:
+        return EvidenceKinds(self)
+
+    def evidence_file(self, experiment: str, seed: int, kind: str) -> str:
+        return self.layout.evidence_file(experiment, seed, kind)
 
     def evidence_files(self, tables: list[str] | None = None) -> list[str]:
-        return [self.evidence_file(e, s) for e, s in self.runs(tables)]
+        """The evidence the tables read: each run of the first kind that has it, else of this machine's."""
+        return [self.evidence_file(e, s, self.kinds.for_run(e, s) or self.kinds.here(e, s))
+                for e, s in self.runs(tables)]
+
+    def trained_evidence_files(self, tables: list[str] | None = None) -> list[str]:
+        """The evidence the tables' runs get when they train here: each in this machine's kind folder."""
+        return [self.evidence_file(e, s, self.kinds.here(e, s)) for e, s in self.runs(tables)]
 
     def curve_experiments(self) -> set[str]:
         """Experiments a figure draws per epoch: their evidence keeps every epoch's detections."""
@@ -434,27 +448,30 @@ class Plan:
         digest: a DAG job's param, so an edited override retrains exactly that experiment and nothing else."""
         return spec_digest(self.experiment_spec(experiment), self.scale)
 
-    def trained_elsewhere(self, experiment: str, seed: int) -> bool:
-        """Whether the run's committed evidence stands for it: the evidence is here, its work dir is not (a fresh
-        clone, another machine) and it trained the experiment's present spec. Then the DAG needs no training
-        for it; evidence of another spec is retrained."""
-        evidence = self.root / self.evidence_file(experiment, seed)
-        if (self.root / self.metrics_file(experiment, seed)).exists() or not evidence.exists():
-            return False
+    def trained_elsewhere(self, experiment: str, seed: int, kind: str) -> bool:
+        """Whether the run's committed evidence of ``kind`` stands for it: no run of that kind finished in its
+        work dir here (a fresh clone, another machine) and the evidence trained the experiment's present spec.
+        Then the DAG needs no training for it; evidence of another spec is retrained."""
+        return (self.kinds.finished_here(experiment, seed) != kind
+                and kind in self.kinds.usable(experiment, seed))
+
+    @staticmethod
+    def trained_spec(run: dict | None) -> str | None:
+        """The spec digest of what a run's record says it trained (None: not a record)."""
         try:
-            run = json.loads(evidence.read_text())
-            trained = spec_digest({"config": run["config"], "overrides": run.get("overrides") or {}}, run["scale"])
-        except (OSError, ValueError, KeyError):
-            return False
-        return trained == self.spec_digest(experiment)
+            return spec_digest({"config": run["config"], "overrides": run.get("overrides") or {}}, run["scale"])
+        except (TypeError, KeyError):
+            return None
 
     def job(self, experiment: str, seed: int | None = None) -> Job:
         """One job of the experiment at this scale: what it trains (or times) and where it writes."""
         spec = self.experiment_spec(experiment)
         trained = seed is not None
+        finished = self.kinds.finished_here(experiment, seed) if trained else None
+        evidence_dir = self.layout.evidence_dir(experiment, seed, finished) if finished else None
         return Job(experiment, seed, self.scale, spec["config"], spec["overrides"],
                    self.work_dir(experiment, seed) if trained else None, f"{experiment}-seed{seed}",
-                   self.run_tags(experiment), self.layout.evidence_dir(experiment, seed) if trained else None,
+                   self.run_tags(experiment), evidence_dir,
                    self.speed_file(experiment), experiment in self.curve_experiments())
 
     def family(self, experiment: str) -> str:

@@ -14,7 +14,8 @@ kept before runs kept their detections) the t interval decides, and the method s
 
 A run the failed-run rule flags (o2f/failed_run.py) is named; verdicts are given with and without the
 seeds it appears in, and the headline counts use the runs that did not fail. Two runs compared at one
-seed must come from one kind (processor and precision): a claim that would mix kinds stops in one line.
+seed come from one kind (processor and precision): a claim reads each seed's runs from the first kind that
+has them all (``Results.for_claim``); seeds from different kinds pool as replicates, each kind's mean named.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import O2FError
 from ..failed_run import failed_run
 from ..pipeline.plan import CellRef, Claim, Plan
 from ..run_kinds import kinds_text
@@ -104,16 +104,6 @@ def verdict(side: str, threshold: float, low: float | None, high: float | None) 
 
 def t_interval(values: list[float]) -> tuple[float | None, float | None]:
     return S.seed_t_interval(values, LEVEL)
-
-
-def check_one_kind(claim: Claim, kinds: dict[str, dict[int, str]], seeds: list[int]) -> None:
-    """Both sides of a comparison at one seed come from one kind: else stop, naming the runs."""
-    for seed in seeds:
-        at_seed = {claim.cells[name].experiment: by_seed[seed] for name, by_seed in kinds.items() if seed in by_seed}
-        if len(set(at_seed.values())) > 1:
-            runs = "; ".join(f"{experiment} seed {seed} on {kind}" for experiment, kind in at_seed.items())
-            raise O2FError(f"claim {claim.id} compares runs of different kinds at seed {seed} ({runs}); train "
-                           "both sides on one kind (processor and precision) or keep each kind's evidence apart")
 
 
 @dataclass(frozen=True)
@@ -302,9 +292,26 @@ def failed_runs(results: Results, claim: Claim, samples: dict[str, dict[int, obj
     return found
 
 
+def unpaired(results: Results, claim: Claim) -> str:
+    """Why a claim's view has no runs at any seed: a run no kind has, or runs that no kind has together."""
+    seeds, kinds = results.plan.settings["seeds"], results.evidence_kinds
+    runs = {name: cell.experiment for name, cell in claim.cells.items() if cell.source != "speed"}
+    for name, experiment in runs.items():
+        if not any(kinds.usable(experiment, seed) for seed in seeds):
+            return f"no finished run of {experiment} gives {name}"
+    if not any(kinds.for_claim(tuple(runs.values()), seed) is not None for seed in seeds):
+        found = {experiment: {kind for seed in seeds for kind in kinds.usable(experiment, seed)}
+                 for experiment in runs.values()}
+        return ("its runs share no seed on one kind (" +
+                "; ".join(f"{experiment} on {', '.join(sorted(k))}" for experiment, k in found.items()) + ")")
+    return ""
+
+
 def evaluate_claim(plan: Plan, results: Results, claim: Claim) -> Outcome:
     samples, why = claim_samples(plan, results, claim)
-    if not samples:
+    if samples and any(not by_seed for by_seed in samples.values()):
+        why = unpaired(results, claim)
+    if not samples or why:
         return Outcome(claim, NOT_RUN, note=why)
     seeds = sorted(set().union(*(set(by_seed) for by_seed in samples.values())))
     kinds_of = {name: cell_kinds(results, cell) for name, cell in claim.cells.items()}
@@ -312,19 +319,35 @@ def evaluate_claim(plan: Plan, results: Results, claim: Claim) -> Outcome:
     if claim.timed and len(kinds) > 1:
         return Outcome(claim, NOT_RESOLVED, note=f"timed on different devices ({kinds_text(kinds)}): measure "
                                                  "both with o2f speed on one", kinds=kinds)
-    check_one_kind(claim, kinds_of, seeds)
     resampling = claim_resampling(results, claim, seeds)
     every_run = evaluate(claim, samples, resampling)
     failed = failed_runs(results, claim, samples)
     if not failed:
-        return replace(every_run, kinds=kinds)
+        return per_kind(replace(every_run, kinds=kinds), kinds_of)
     bad_seeds = {seed for _, seed in failed}
     kept = {name: {s: v for s, v in by_seed.items() if s not in bad_seeds} for name, by_seed in samples.items()}
     outcome = evaluate(claim, kept, resampling)
     excluded = tuple(f"{experiment} seed {seed}: {reason}" for (experiment, seed), reason in sorted(failed.items()))
-    return replace(outcome, excluded=excluded, kinds=kinds, left_out=tuple(sorted(bad_seeds)),
-                   all_runs=f"{every_run.verdict}: {fmt(every_run.mean, claim.digits)} "
-                            f"[{fmt(every_run.low, claim.digits)}, {fmt(every_run.high, claim.digits)}]")
+    return per_kind(replace(outcome, excluded=excluded, kinds=kinds, left_out=tuple(sorted(bad_seeds)),
+                            all_runs=f"{every_run.verdict}: {fmt(every_run.mean, claim.digits)} "
+                                     f"[{fmt(every_run.low, claim.digits)}, {fmt(every_run.high, claim.digits)}]"),
+                    kinds_of)
+
+
+def per_kind(outcome: Outcome, kinds_of: dict[str, dict[int, str]]) -> Outcome:
+    """A claim whose seeds came from several kinds (each seed's runs from one) pools them as replicates; its
+    note gives each kind's own mean, so a kind that moves the comparison shows."""
+    kind_at = {seed: kind for by_seed in kinds_of.values() for seed, kind in by_seed.items()}
+    by_kind: dict[str, list[float]] = {}
+    for seed, value in outcome.per_seed.items():
+        by_kind.setdefault(kind_at.get(seed, "unknown"), []).append(value)
+    if len(by_kind) < 2:
+        return outcome
+    digits = outcome.claim.digits
+    parts = [f"{kind}: {fmt(statistics.fmean(values), digits)} (seeds "
+             f"{', '.join(str(s) for s in sorted(outcome.per_seed) if kind_at.get(s, 'unknown') == kind)})"
+             for kind, values in sorted(by_kind.items())]
+    return replace(outcome, note="; ".join(filter(None, [outcome.note, "per kind: " + "; ".join(parts)])))
 
 
 def cell_kinds(results: Results, cell: CellRef) -> dict[int, str]:
@@ -395,7 +418,10 @@ def relative_reading(plan: Plan, results: Results, outcome: Outcome) -> Outcome:
 
 
 def evaluate_claims(plan: Plan, results: Results) -> list[Outcome]:
-    return adjust([relative_reading(plan, results, evaluate_claim(plan, results, claim)) for claim in plan.claims])
+    """Every claim on its own view of the runs: at each seed, all of them from one kind."""
+    views = {claim.id: results.for_claim(claim) for claim in plan.claims}
+    return adjust([relative_reading(plan, views[claim.id], evaluate_claim(plan, views[claim.id], claim))
+                   for claim in plan.claims])
 
 
 def fmt(value: float | None, digits: int) -> str:

@@ -122,8 +122,8 @@ def score_map_figure(plan: Plan, results: Results, figure: str, out_stem: Path) 
     spec = plan.figures[figure]
     experiment = spec["experiments"][0]
     seed = plan.settings["seeds"][0]
-    folder = results.root / plan.layout.evidence_dir(experiment, seed) / SCORE_MAPS
-    files = epoch_files(folder)
+    folder = results.evidence_dir(experiment, seed)
+    files = epoch_files(folder / SCORE_MAPS) if folder else []
     if not files:
         fig, ax = plt.subplots(figsize=(4, 2))
         ax.text(0.5, 0.5, f"no score maps for {experiment} yet", ha="center")

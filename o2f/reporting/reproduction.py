@@ -71,22 +71,29 @@ def compare(new: dict, old: dict | None, others: list[dict]) -> tuple[str, str]:
     return OTHER_KIND, f"{new['kind']} here, {old['kind']} committed: {differences(new, old)}{spread}"
 
 
-def committed_seeds(root: Path, folder: str) -> list[str]:
-    """The committed evidence folders of an experiment (``seed<k>``)."""
+def committed_names(root: Path, folder: str) -> list[str]:
+    """The names git's HEAD holds in a folder (an experiment's kind folders, a kind's ``seed<k>`` folders)."""
     done = subprocess.run(["git", "-C", str(root), "ls-tree", "--name-only", "HEAD", f"{folder}/"],
                           capture_output=True, text=True)
-    names = [Path(line).name for line in done.stdout.splitlines()] if done.returncode == 0 else []
-    return [name for name in names if name.startswith("seed")]
+    return [Path(line).name for line in done.stdout.splitlines()] if done.returncode == 0 else []
 
 
 def reproductions(root: Path, runs: list[tuple[str, int, str]]) -> list[Reproduction]:
-    """One line per (experiment, seed, evidence file) of the runs this DAG trained."""
+    """One line per (experiment, seed, evidence file) of the runs this DAG trained: against the committed run
+    of its kind, else against the committed run of another kind (``evidence/<scale>/<experiment>/<kind>/
+    seed<k>/``) and the spread of that kind's committed seeds."""
     out = []
     for experiment, seed, path in runs:
         new = json.loads((root / path).read_text())
-        folder, name = str(Path(path).parent.parent), Path(path).name
-        others = [committed(root, f"{folder}/{seed_dir}/{name}") for seed_dir in committed_seeds(root, folder)]
-        outcome, note = compare(new, committed(root, path), [o for o in others if o])
+        seed_dir, name = Path(path).parent, Path(path).name
+        experiment_dir = seed_dir.parent.parent
+        kinds = [seed_dir.parent.name] + [k for k in committed_names(root, str(experiment_dir))
+                                          if k != seed_dir.parent.name]
+        found = ((kind, committed(root, f"{experiment_dir}/{kind}/{seed_dir.name}/{name}")) for kind in kinds)
+        kind, old = next(((kind, run) for kind, run in found if run), (None, None))
+        seed_dirs = committed_names(root, f"{experiment_dir}/{kind}") if kind else []
+        others = [committed(root, f"{experiment_dir}/{kind}/{d}/{name}") for d in seed_dirs if d.startswith("seed")]
+        outcome, note = compare(new, old, [o for o in others if o])
         out.append(Reproduction(experiment, seed, outcome, note))
     return out
 

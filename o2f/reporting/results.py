@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..failed_run import failed_run
-from ..pipeline.layout import EVIDENCE_RESAMPLED
+from ..pipeline.evidence_kinds import EvidenceKinds
+from ..pipeline.layout import EVIDENCE_RESAMPLED, EVIDENCE_RUN
 from ..pipeline.plan import NMS_VARIANTS, Plan
 from ..run_kinds import record_kind
 from ..speed_cells import table_value
@@ -47,6 +49,11 @@ def load_final(path: str | Path) -> dict | None:
     return run
 
 
+def read_gzip_json(path: Path):
+    with gzip.open(path, "rt") as handle:
+        return json.load(handle)
+
+
 def metric_key(metric: str, nms: bool) -> str:
     """``bbox_mAP`` -> ``coco/nms_bbox_mAP``; a metric naming its prefix (``crowd_human/mMR``) keeps it."""
     prefix, _, name = metric.rpartition("/")
@@ -54,23 +61,49 @@ def metric_key(metric: str, nms: bool) -> str:
 
 
 class Results:
-    """Metrics of a plan's experiments, read from their evidence (``evidence/<scale>/...``)."""
+    """Metrics of a plan's experiments, read from their evidence (``evidence/<scale>/...``): each run of the
+    kind a table reads it from, or, in a claim's view (``for_claim``), of the kind the claim reads its seed
+    from (``o2f.pipeline.evidence_kinds``)."""
 
-    def __init__(self, plan: Plan, root: Path | None = None) -> None:
+    def __init__(self, plan: Plan, root: Path | None = None,
+                 kind_of: Callable[[str, int], str | None] | None = None, read: dict | None = None) -> None:
         self.plan = plan
         self.root = root or Path.cwd()
-        self._resampled: dict[Path, dict] = {}
+        self.evidence_kinds = plan.kinds if self.root == plan.root else EvidenceKinds(plan, self.root)
+        self.kind_of = kind_of or self.evidence_kinds.for_run
+        self._read = {} if read is None else read  # files read once, shared by every view of one report
         self._finals: dict[str, dict[int, dict]] = {}
         self._map_counts: dict[tuple[str, str], dict[int, np.ndarray]] = {}
         self._speed_runs: dict[str, dict | None] = {}
 
+    def for_claim(self, claim) -> Results:
+        """The runs a claim compares: at each seed, every one from the first kind that has them all."""
+        experiments = tuple(e for cell in claim.cells.values() if cell.experiment and cell.source != "speed"
+                            for e in [cell.experiment])
+        view = Results(self.plan, self.root, lambda _experiment, seed: self.evidence_kinds.for_claim(experiments, seed),
+                       self._read)
+        view.evidence_kinds = self.evidence_kinds
+        view._speed_runs = self._speed_runs
+        return view
+
+    def evidence_dir(self, experiment: str, seed: int) -> Path | None:
+        """The folder of the run this view reads at the seed; None where no kind has it."""
+        kind = self.kind_of(experiment, seed)
+        return None if kind is None else self.root / self.plan.layout.evidence_dir(experiment, seed, kind)
+
     def finals_by_seed(self, experiment: str) -> dict[int, dict]:
         """The evidence of each finished seed of the configured seeds, read once per report."""
         if experiment not in self._finals:
-            found = {s: load_final(self.root / self.plan.evidence_file(experiment, s))
-                     for s in self.plan.settings["seeds"]}
+            folders = {s: self.evidence_dir(experiment, s) for s in self.plan.settings["seeds"]}
+            found = {s: self.read(folder / EVIDENCE_RUN, load_final) for s, folder in folders.items() if folder}
             self._finals[experiment] = {s: f for s, f in found.items() if f}
         return self._finals[experiment]
+
+    def read(self, path: Path, reader: Callable[[Path], object]):
+        """A file's content, read once per report (None: not there)."""
+        if path not in self._read:
+            self._read[path] = reader(path) if path.exists() else None
+        return self._read[path]
 
     def finals(self, experiment: str) -> list[dict]:
         return list(self.finals_by_seed(experiment).values())
@@ -111,13 +144,8 @@ class Results:
     def resampled(self, experiment: str, seed: int) -> dict | None:
         """A run's metrics on the bootstrap's image multisets, {epoch_E: {key: values}}, read once per report:
         every cell and claim reading the run shares them."""
-        path = self.root / Path(self.plan.evidence_file(experiment, seed)).parent / EVIDENCE_RESAMPLED
-        if path not in self._resampled:
-            if not path.exists():
-                return None
-            with gzip.open(path, "rt") as handle:
-                self._resampled[path] = json.load(handle)
-        return self._resampled[path]
+        folder = self.evidence_dir(experiment, seed)
+        return None if folder is None else self.read(folder / EVIDENCE_RESAMPLED, read_gzip_json)
 
     def seed_draws(self, experiment: str, metric: str, nms: bool, curve: bool) -> dict[int, object]:
         """Per seed, the metric in percent on each of the bootstrap's image multisets: an array over the
@@ -143,7 +171,7 @@ class Results:
         if (experiment, epoch) not in self._map_counts:
             found = {}
             for seed in self.finals_by_seed(experiment):
-                files = epoch_files(self.root / self.plan.layout.evidence_dir(experiment, seed) / SCORE_MAPS)
+                files = epoch_files(self.evidence_dir(experiment, seed) / SCORE_MAPS)
                 if len(files) > 1:  # the first epoch's and the last's
                     with np.load(files[0 if epoch == "first" else -1]) as maps:
                         found[seed] = dense_anchors(maps)

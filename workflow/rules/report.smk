@@ -85,7 +85,7 @@ rule reproduction:
     is committed."""
     input:
         trained=PLAN.metrics_files(),
-        evidence=PLAN.evidence_files(),
+        evidence=lambda w: PLAN.trained_evidence_files(),
         spec=ancient(TABLES),
     output:
         f"{REPORTS}/{SCALE}/reproduction.md",

@@ -4,18 +4,6 @@
 
 
 onstart:
-    # Trainings that a claim would pair with a run of another kind stop the DAG before its first job
-    # (o2f/pipeline/pair_kinds.py); checked here, where the DAG knows what it trains and where: a cluster's
-    # jobs train on its nodes' kind, not this machine's.
-    if workflow.local_exec:
-        from o2f.pipeline.pair_kinds import check_trainings_here
-
-        training = {(job.wildcards.experiment, int(job.wildcards.seed)) for job in workflow.dag.needrun_jobs()
-                    if job.rule.name == "train"}
-        try:
-            check_trainings_here(PLAN, training)
-        except O2FError as err:
-            sys.exit(f"o2f: error: {err}")
     # The MLflow store and experiment, created once before any job starts, so parallel training jobs never
     # race to create them; a store is not a job of the DAG, so moving to another one reruns nothing.
     if config["mlflow"]["tracking_uri"]:
@@ -46,21 +34,25 @@ rule train:
 
 
 rule evidence:
-    """A finished run's evidence (o2f/pipeline/evidence.py): what the reports read, committed. Committed
-    evidence of the experiment's present spec without its work dir (a fresh clone, another machine) stands
-    for the run: no training is planned for it, so `render` trains nothing and a campaign continued elsewhere
-    adds runs without redoing any. A training that runs here replaces its evidence (reproduction.md and git
-    show whether it changed). Its priority writes a finished training's evidence before the next training
+    """A finished run's evidence (o2f/pipeline/evidence.py), in the folder of the kind it ran on: what the
+    reports read, committed. Committed evidence of the experiment's present spec without a run of its kind
+    in the work dir (a fresh clone, another machine) stands for the run: no training is planned for it, so
+    `render` trains nothing and a campaign continued elsewhere adds runs without redoing any. A training
+    that runs here replaces its kind's evidence (reproduction.md and git show whether it changed). Its priority writes a finished training's evidence before the next training
     starts, so a campaign stopped part-way leaves no finished run without evidence to commit."""
     priority: 1
     input:
-        lambda w: [] if PLAN.trained_elsewhere(w.experiment, int(w.seed)) else PLAN.metrics_file(w.experiment, w.seed),
+        lambda w: [] if PLAN.trained_elsewhere(w.experiment, int(w.seed), w.kind) else PLAN.metrics_file(w.experiment, w.seed),
     output:
-        PLAN.layout.evidence_file("{experiment}", "{seed}"),
+        PLAN.layout.evidence_file("{experiment}", "{seed}", "{kind}"),
+    wildcard_constraints:
+        experiment="[^/]+",
+        kind="[a-z0-9_-]+",
+        seed=r"\d+",
     log:
-        f"logs/{SCALE}/evidence/{{experiment}}_seed{{seed}}.log",
+        f"logs/{SCALE}/evidence/{{experiment}}_{{kind}}_seed{{seed}}.log",
     conda:
         ENV
     shell:
-        "{O2F} evidence --experiment {wildcards.experiment} --seed {wildcards.seed} --scale {SCALE} "
-        "--dag-settings {DAG_SETTINGS:q} > {log} 2>&1"
+        "{O2F} evidence --experiment {wildcards.experiment} --seed {wildcards.seed} --kind {wildcards.kind} "
+        "--scale {SCALE} --dag-settings {DAG_SETTINGS:q} > {log} 2>&1"
