@@ -545,6 +545,18 @@ def test_a_claims_seed_without_all_its_runs_on_one_kind_trains_them_all_here(rep
     assert plan.kinds.usable(pair[0], 1) == (kind_folder(TEST_KIND), kind_folder(other))
     assert plan.evidence_files(["claims"])[0] == str(evidence_path(Path(), "demo", pair[0], 1))
     assert main_run.exists()
+    # a run finished in its work dir: the DAG plans its evidence, a report reads only evidence that is there
+    metrics = work / plan.metrics_file(pair[1], 1)
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({"epochs": [], "device": "CPU (Third CPU, AVX2, 2 cores)", "precision": "fp32"}))
+    plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
+    assert "third-cpu-avx2_fp32" in plan.kinds.usable(pair[1], 1)
+    assert "third-cpu-avx2_fp32" not in Results(plan, root=work).evidence_kinds.usable(pair[1], 1)
+    metrics.unlink()
+    # a cluster's nodes train on the kind the scale's settings name, not this machine's
+    nodes = settings(repo_root, scale="demo", seeds=[1], tables=["claims"], claims=["20"])
+    nodes["scales"]["demo"]["train"]["kind"] = "nodes-gpu_fp32"
+    assert Plan.from_files(work / "configs/tables.yaml", nodes, work).kinds.here(pair[1], 1) == "nodes-gpu_fp32"
     # evidence of an older spec stands for nothing: the run trains again
     write_evidence(work, "demo", pair[1], 1, [], kind=other, overrides={"optim_wrapper.optimizer.lr": 0.5})
     plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
@@ -574,4 +586,6 @@ def test_evidence_of_a_run_goes_to_the_kind_it_ran_on(repo_root, tmp_path):
     assert done.returncode != 0
     assert done.stderr.strip() == ("o2f: error: o2f_r50_1x seed 0 in work_dirs/demo/o2f_r50_1x/seed0 ran on "
                                    "test-cpu-amx-bf16_bf16, not other-cpu_fp32: its evidence goes to "
-                                   "evidence/demo/o2f_r50_1x/test-cpu-amx-bf16_bf16/seed0")
+                                   "evidence/demo/o2f_r50_1x/test-cpu-amx-bf16_bf16/seed0; where trainings run on "
+                                   "other machines than the DAG (a cluster's nodes), set scales.demo.train.kind: "
+                                   "test-cpu-amx-bf16_bf16 in configs/pipeline.yaml")

@@ -27,21 +27,30 @@ def test_each_outcome_by_hand():
     assert "coco/nms_bbox_mAP 15.00 against 16.00" in note and "coco/nms_bbox_mAP 1.00" in note  # std of 16, 17, 18
 
 
-def test_the_committed_version_is_read_from_git(tmp_path):
+def test_a_trained_run_is_read_from_its_work_dir_and_set_against_the_committed_evidence(tmp_path):
+    """The committed evidence comes from git; the run from its work dir's final metrics (never the evidence
+    file itself, which would compare the committed run with itself)."""
     path = write_evidence(tmp_path, "demo", "o2f_r50_1x", 0, run(16.0)["epochs"])
     write_evidence(tmp_path, "demo", "o2f_r50_1x", 1, run(17.0)["epochs"])
     commit = ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "e"]
     for command in (["init", "-q"], ["add", "evidence"], commit):
         subprocess.run(["git", "-C", str(tmp_path), *command], check=True)
-    changed = json.loads(path.read_text())
-    changed["epochs"][0]["coco/nms_bbox_mAP"] = 0.165
-    path.write_text(json.dumps(changed))
-    relative = str(path.relative_to(tmp_path))
-    (found,) = R.reproductions(tmp_path, [("o2f_r50_1x", 0, relative)])
+    folder = str(path.parents[2].relative_to(tmp_path))  # evidence/demo/o2f_r50_1x
+    assert R.committed_names(tmp_path, f"{folder}/{path.parents[1].name}") == ["seed0", "seed1"]
+
+    def trained(ap: float, device: str, precision: str) -> str:
+        metrics = tmp_path / "work_dirs/demo/o2f_r50_1x/seed0/final_metrics.json"
+        metrics.parent.mkdir(parents=True, exist_ok=True)
+        metrics.write_text(json.dumps({"epochs": run(ap)["epochs"], "device": device, "precision": precision}))
+        return str(metrics.relative_to(tmp_path))
+
+    same_kind = ("CPU (Test CPU, AMX-BF16, 2 cores)", "bf16")
+    (found,) = R.reproductions(tmp_path, [("o2f_r50_1x", 0, trained(16.0, *same_kind), folder)])
+    assert found.outcome == R.IDENTICAL
+    (found,) = R.reproductions(tmp_path, [("o2f_r50_1x", 0, trained(16.5, *same_kind), folder)])
     assert found.outcome == R.DIFFERS and "16.50 against 16.00" in found.note
-    kind_dir = path.parent.parent
-    assert R.committed_names(tmp_path, str(kind_dir.relative_to(tmp_path))) == ["seed0", "seed1"]
-    # a run of another kind, with none of its own committed: against the committed kind's run and seeds
-    other = write_evidence(tmp_path, "demo", "o2f_r50_1x", 0, run(15.0)["epochs"], kind=AVX2)
-    (found,) = R.reproductions(tmp_path, [("o2f_r50_1x", 0, str(other.relative_to(tmp_path)))])
+    # another kind, with none of its own committed: against the committed kind's run and seeds
+    (found,) = R.reproductions(tmp_path, [("o2f_r50_1x", 0, trained(15.0, "CPU (EPYC, no bf16 instructions, 2 cores)",
+                                                                       "fp32"), folder)])
     assert found.outcome == R.OTHER_KIND and "15.00 against 16.00" in found.note and "(n = 2)" in found.note
+    assert f"{AVX2} here" in found.note

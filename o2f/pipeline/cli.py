@@ -132,7 +132,8 @@ def cmd_evidence(args: argparse.Namespace) -> None:
     kind = Path(job.evidence_dir).parent.name
     if args.kind and args.kind != kind:
         raise O2FError(f"{job.experiment} seed {job.seed} in {job.work_dir} ran on {kind}, not {args.kind}: its "
-                       f"evidence goes to {job.evidence_dir}")
+                       f"evidence goes to {job.evidence_dir}; where trainings run on other machines than the DAG "
+                       f"(a cluster's nodes), set scales.{job.scale}.train.kind: {kind} in configs/pipeline.yaml")
     identity = {"experiment": job.experiment, "seed": job.seed, "scale": job.scale, "config": job.config,
                 "overrides": job.overrides, "commit": git_commit(Path.cwd())}
     cfg = job_config(job)

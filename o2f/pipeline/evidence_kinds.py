@@ -40,10 +40,11 @@ def read_json(path: Path) -> dict | None:
 
 class EvidenceKinds:
     """The kinds a plan's runs have in the project at ``root`` (default: the plan's), read once: evidence of the
-    experiment's present spec, and a run finished in its work dir here (its evidence is one job away)."""
+    experiment's present spec and, for the DAG (``work_dirs``), a run finished in its work dir here (its
+    evidence is one job away). A report reads evidence only: never a file its DAG has not written yet."""
 
-    def __init__(self, plan, root: Path | None = None) -> None:
-        self.plan, self.root = plan, root or plan.root
+    def __init__(self, plan, root: Path | None = None, work_dirs: bool = True) -> None:
+        self.plan, self.root, self.work_dirs = plan, root or plan.root, work_dirs
 
     @cached_property
     def order(self) -> list[str]:
@@ -69,7 +70,7 @@ class EvidenceKinds:
         found = {kind for kind in layout.evidence_kinds(root, experiment, seed)
                  if self.plan.trained_spec(read_json(root / layout.evidence_file(experiment, seed, kind)))
                  == self.plan.spec_digest(experiment)}
-        here = self.finished_here(experiment, seed)
+        here = self.finished_here(experiment, seed) if self.work_dirs else None
         return tuple(sorted(found | {here} if here else found, key=self.rank))
 
     def for_run(self, experiment: str, seed: int) -> str | None:
@@ -91,6 +92,10 @@ class EvidenceKinds:
         return load_config(spec["config"], self.plan.scale, spec.get("overrides") or None).get("precision", "fp32")
 
     def here(self, experiment: str, seed: int) -> str:
-        """The kind folder a training of the run has on this machine."""
+        """The kind folder a training of the run has: this machine's, or the nodes' where the scale's settings
+        name it (``train.kind``: a cluster's jobs train on its nodes, not where the DAG runs)."""
+        nodes = self.plan.scale_settings["train"].get("kind")
+        if nodes:
+            return nodes
         work_dir = self.root / self.plan.work_dir(experiment, seed)
         return kind_folder(kind_here(self.precision_setting(experiment), work_dir))

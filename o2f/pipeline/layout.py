@@ -138,10 +138,14 @@ class Layout:
     def metrics_file(self, experiment: str, seed: int) -> str:
         return f"{self.work_dir(experiment, seed)}/{FINAL_METRICS}"
 
+    def experiment_evidence(self, experiment: str) -> str:
+        """An experiment's evidence: its speed measurement, and a folder per kind its runs ran on."""
+        return f"{self.evidence_root}/{self.scale}/{experiment}"
+
     def evidence_dir(self, experiment: str, seed: int, kind: str) -> str:
         """A run's evidence, under the folder of the kind it ran on (``run_kinds.kind_folder``): runs of one
         experiment and seed on two kinds are two runs, kept side by side."""
-        return f"{self.evidence_root}/{self.scale}/{experiment}/{kind}/seed{seed}"
+        return f"{self.experiment_evidence(experiment)}/{kind}/seed{seed}"
 
     def evidence_file(self, experiment: str, seed: int, kind: str) -> str:
         """The file of a run's evidence that stands for all of it in the DAG (``o2f.pipeline.evidence``)."""
@@ -149,11 +153,11 @@ class Layout:
 
     def evidence_kinds(self, root: Path, experiment: str, seed: int) -> list[str]:
         """The kind folders that hold evidence of the run, sorted."""
-        found = (root / self.evidence_root / self.scale / experiment).glob(f"*/seed{seed}/{EVIDENCE_RUN}")
+        found = (root / self.experiment_evidence(experiment)).glob(f"*/seed{seed}/{EVIDENCE_RUN}")
         return sorted(path.parent.parent.name for path in found)
 
     def speed_file(self, experiment: str) -> str:
-        return f"{self.evidence_root}/{self.scale}/{experiment}/{SPEED}"
+        return f"{self.experiment_evidence(experiment)}/{SPEED}"
 
 
 def backbone_kind(cfg) -> str:

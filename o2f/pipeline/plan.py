@@ -101,6 +101,11 @@ class Claim:
         return f"{self.side} {self.threshold:g}"
 
     @property
+    def runnable(self) -> bool:
+        """Every cell names a run (one without reads "not implemented" or "not run at this scale")."""
+        return all(cell.experiment for cell in self.cells.values())
+
+    @property
     def timed(self) -> bool:
         """A claim on speed: one measurement with no seed (the plan keeps its cells apart from metrics)."""
         return all(cell.source == "speed" for cell in self.cells.values())
@@ -350,9 +355,10 @@ class Plan:
         """What the claims report reads: every claim's runs that the configured tables train, and the speed
         measurements of its claims on speed that this DAG makes."""
         configured = set(self.experiments_for())
-        # each claim's configured runs, read at each seed from one kind (o2f.pipeline.evidence_kinds)
-        runs = dict.fromkeys(tuple(e for e in claim.experiments if e in configured) for claim in self.claims
-                             if not claim.timed)
+        # the runs of each claim the configured tables cover, read at each seed from one kind
+        # (o2f.pipeline.evidence_kinds); a claim they cover in part reads "not run" and reads nothing
+        runs = dict.fromkeys(tuple(claim.experiments) for claim in self.claims
+                             if not claim.timed and claim.runnable and set(claim.experiments) <= configured)
         measured = self.measured_speed_files()
         timed = dict.fromkeys(f for claim in self.claims if claim.timed and set(claim.experiments) <= configured
                               for f in map(self.speed_file, claim.experiments) if f in measured)
@@ -420,10 +426,6 @@ class Plan:
         """The evidence the tables read: each run of the first kind that has it, else of this machine's."""
         return [self.evidence_file(e, s, self.kinds.for_run(e, s) or self.kinds.here(e, s))
                 for e, s in self.runs(tables)]
-
-    def trained_evidence_files(self, tables: list[str] | None = None) -> list[str]:
-        """The evidence the tables' runs get when they train here: each in this machine's kind folder."""
-        return [self.evidence_file(e, s, self.kinds.here(e, s)) for e, s in self.runs(tables)]
 
     def curve_experiments(self) -> set[str]:
         """Experiments a figure draws per epoch: their evidence keeps every epoch's detections."""

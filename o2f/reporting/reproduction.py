@@ -1,9 +1,10 @@
-"""Did this machine's runs reproduce the committed ones? Each run's evidence against the version git holds.
+"""Did this machine's runs reproduce the committed ones? Each run as its work dir has it (every epoch's
+metrics, as the evaluator logged them) against the evidence git holds (``git show HEAD:<path>``), so a run
+is never compared with a copy of the committed evidence.
 
-The DAG's trainings replace their runs' evidence; git's committed copy (``git show HEAD:<path>``) is what
-they are compared with. On the kind the committed run came from (processor and precision), a run is
-expected to reproduce every epoch's metrics to the digit, and one that does not is a finding; on another
-kind its final value is set against the spread of the committed seeds of the same experiment.
+On the kind the committed run came from (processor and precision), a run is expected to reproduce every
+epoch's metrics to the digit, and one that does not is a finding; on a kind with no committed run of its
+own, its final value is set against another kind's committed run and the spread of that kind's seeds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..pipeline.layout import EVIDENCE_RUN
+from ..run_kinds import kind_folder, record_kind
 
 IDENTICAL, DIFFERS, OTHER_KIND, NEW = "identical", "differs (same kind)", "another kind", "new"
 
@@ -58,7 +62,8 @@ def compare(new: dict, old: dict | None, others: list[dict]) -> tuple[str, str]:
     if old is None:
         return NEW, "no committed evidence of this run"
     if new["kind"] == old["kind"]:
-        if new["epochs"] == old["epochs"] and new.get("full_precision") == old.get("full_precision"):
+        precise = "full_precision" not in new or new["full_precision"] == old.get("full_precision")
+        if new["epochs"] == old["epochs"] and precise:
             return IDENTICAL, f"every epoch's metrics equal the committed run's ({new['kind']})"
         changed = [n["epoch"] for n, o in zip(new["epochs"], old["epochs"], strict=False) if n != o]
         return DIFFERS, f"on the committed run's kind ({new['kind']}) epochs {changed} differ: {differences(new, old)}"
@@ -78,21 +83,20 @@ def committed_names(root: Path, folder: str) -> list[str]:
     return [Path(line).name for line in done.stdout.splitlines()] if done.returncode == 0 else []
 
 
-def reproductions(root: Path, runs: list[tuple[str, int, str]]) -> list[Reproduction]:
-    """One line per (experiment, seed, evidence file) of the runs this DAG trained: against the committed run
-    of its kind, else against the committed run of another kind (``evidence/<scale>/<experiment>/<kind>/
-    seed<k>/``) and the spread of that kind's committed seeds."""
+def reproductions(root: Path, runs: list[tuple[str, int, str, str]]) -> list[Reproduction]:
+    """One line per run this DAG trained, (experiment, seed, its final metrics file, the experiment's evidence
+    folder): against the committed run of its kind (``<folder>/<kind>/seed<k>/``), else against the committed
+    run of another kind and the spread of that kind's committed seeds."""
     out = []
-    for experiment, seed, path in runs:
-        new = json.loads((root / path).read_text())
-        seed_dir, name = Path(path).parent, Path(path).name
-        experiment_dir = seed_dir.parent.parent
-        kinds = [seed_dir.parent.name] + [k for k in committed_names(root, str(experiment_dir))
-                                          if k != seed_dir.parent.name]
-        found = ((kind, committed(root, f"{experiment_dir}/{kind}/{seed_dir.name}/{name}")) for kind in kinds)
+    for experiment, seed, metrics, folder in runs:
+        new = json.loads((root / metrics).read_text())
+        new["kind"] = record_kind(new)
+        own = kind_folder(new["kind"])
+        kinds = [own] + [k for k in committed_names(root, folder) if k != own]
+        found = ((kind, committed(root, f"{folder}/{kind}/seed{seed}/{EVIDENCE_RUN}")) for kind in kinds)
         kind, old = next(((kind, run) for kind, run in found if run), (None, None))
-        seed_dirs = committed_names(root, f"{experiment_dir}/{kind}") if kind else []
-        others = [committed(root, f"{experiment_dir}/{kind}/{d}/{name}") for d in seed_dirs if d.startswith("seed")]
+        seed_dirs = committed_names(root, f"{folder}/{kind}") if kind else []
+        others = [committed(root, f"{folder}/{kind}/{d}/{EVIDENCE_RUN}") for d in seed_dirs if d.startswith("seed")]
         outcome, note = compare(new, old, [o for o in others if o])
         out.append(Reproduction(experiment, seed, outcome, note))
     return out

@@ -69,7 +69,7 @@ class Results:
                  kind_of: Callable[[str, int], str | None] | None = None, read: dict | None = None) -> None:
         self.plan = plan
         self.root = root or Path.cwd()
-        self.evidence_kinds = plan.kinds if self.root == plan.root else EvidenceKinds(plan, self.root)
+        self.evidence_kinds = EvidenceKinds(plan, self.root, work_dirs=False)  # the evidence there is
         self.kind_of = kind_of or self.evidence_kinds.for_run
         self._read = {} if read is None else read  # files read once, shared by every view of one report
         self._finals: dict[str, dict[int, dict]] = {}

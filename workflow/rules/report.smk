@@ -80,12 +80,11 @@ rule index:
 
 
 rule reproduction:
-    """Each run this DAG trained against the evidence git holds: identical on the committed run's kind, or
-    the difference; its input is the trainings themselves, so the main job trains even where the evidence
-    is committed."""
+    """Each run this DAG trained (its work dir's metrics) against the evidence git holds: identical on the
+    committed run's kind, or the difference; its input is the trainings themselves, so the main job trains
+    even where the evidence is committed."""
     input:
         trained=PLAN.metrics_files(),
-        evidence=lambda w: PLAN.trained_evidence_files(),
         spec=ancient(TABLES),
     output:
         f"{REPORTS}/{SCALE}/reproduction.md",
