@@ -66,10 +66,9 @@ class EvidenceKinds:
     @cache  # noqa: B019
     def usable(self, experiment: str, seed: int) -> tuple[str, ...]:
         """The kinds that have this run for the experiment's present spec, in ``order``."""
-        layout, root = self.plan.layout, self.root
+        layout, root, present = self.plan.layout, self.root, self.plan.spec_digest(experiment)
         found = {kind for kind in layout.evidence_kinds(root, experiment, seed)
-                 if self.plan.trained_spec(read_json(root / layout.evidence_file(experiment, seed, kind)))
-                 == self.plan.spec_digest(experiment)}
+                 if self.plan.trained_spec(read_json(root / layout.evidence_file(experiment, seed, kind))) == present}
         here = self.finished_here(experiment, seed) if self.work_dirs else None
         return tuple(sorted(found | {here} if here else found, key=self.rank))
 

@@ -293,15 +293,15 @@ def failed_runs(results: Results, claim: Claim, samples: dict[str, dict[int, obj
 
 
 def unpaired(results: Results, claim: Claim) -> str:
-    """Why a claim's view has no runs at any seed: a run no kind has, or runs that no kind has together."""
+    """Why a claim on trained runs has no runs in its view at any seed: a run no kind has, or runs that no
+    kind has together ("": neither; the cell is empty for another reason)."""
     seeds, kinds = results.plan.settings["seeds"], results.evidence_kinds
-    runs = {name: cell.experiment for name, cell in claim.cells.items() if cell.source != "speed"}
-    for name, experiment in runs.items():
-        if not any(kinds.usable(experiment, seed) for seed in seeds):
-            return f"no finished run of {experiment} gives {name}"
-    if not any(kinds.for_claim(tuple(runs.values()), seed) is not None for seed in seeds):
+    for name, cell in claim.cells.items():
+        if not any(kinds.usable(cell.experiment, seed) for seed in seeds):
+            return f"no finished run of {cell.experiment} gives {name}"
+    if not any(kinds.for_claim(claim.experiments, seed) is not None for seed in seeds):
         found = {experiment: {kind for seed in seeds for kind in kinds.usable(experiment, seed)}
-                 for experiment in runs.values()}
+                 for experiment in claim.experiments}
         return ("its runs share no seed on one kind (" +
                 "; ".join(f"{experiment} on {', '.join(sorted(k))}" for experiment, k in found.items()) + ")")
     return ""
@@ -309,7 +309,7 @@ def unpaired(results: Results, claim: Claim) -> str:
 
 def evaluate_claim(plan: Plan, results: Results, claim: Claim) -> Outcome:
     samples, why = claim_samples(plan, results, claim)
-    if samples and any(not by_seed for by_seed in samples.values()):
+    if samples and not claim.timed and any(not by_seed for by_seed in samples.values()):
         why = unpaired(results, claim)
     if not samples or why:
         return Outcome(claim, NOT_RUN, note=why)

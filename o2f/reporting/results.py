@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import statistics
@@ -65,25 +66,21 @@ class Results:
     kind a table reads it from, or, in a claim's view (``for_claim``), of the kind the claim reads its seed
     from (``o2f.pipeline.evidence_kinds``)."""
 
-    def __init__(self, plan: Plan, root: Path | None = None,
-                 kind_of: Callable[[str, int], str | None] | None = None, read: dict | None = None) -> None:
+    def __init__(self, plan: Plan, root: Path | None = None) -> None:
         self.plan = plan
         self.root = root or Path.cwd()
         self.evidence_kinds = EvidenceKinds(plan, self.root, work_dirs=False)  # the evidence there is
-        self.kind_of = kind_of or self.evidence_kinds.for_run
-        self._read = {} if read is None else read  # files read once, shared by every view of one report
+        self.kind_of: Callable[[str, int], str | None] = self.evidence_kinds.for_run
+        self._read: dict[Path, object] = {}  # files read once, shared by every view of one report
         self._finals: dict[str, dict[int, dict]] = {}
         self._map_counts: dict[tuple[str, str], dict[int, np.ndarray]] = {}
         self._speed_runs: dict[str, dict | None] = {}
 
     def for_claim(self, claim) -> Results:
         """The runs a claim compares: at each seed, every one from the first kind that has them all."""
-        experiments = tuple(e for cell in claim.cells.values() if cell.experiment and cell.source != "speed"
-                            for e in [cell.experiment])
-        view = Results(self.plan, self.root, lambda _experiment, seed: self.evidence_kinds.for_claim(experiments, seed),
-                       self._read)
-        view.evidence_kinds = self.evidence_kinds
-        view._speed_runs = self._speed_runs
+        view = copy.copy(self)  # shares the files read, the kinds and the speed runs; reads its own seeds
+        view.kind_of = lambda _experiment, seed: self.evidence_kinds.for_claim(claim.experiments, seed)
+        view._finals, view._map_counts = {}, {}
         return view
 
     def evidence_dir(self, experiment: str, seed: int) -> Path | None:

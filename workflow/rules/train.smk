@@ -38,8 +38,9 @@ rule evidence:
     reports read, committed. Committed evidence of the experiment's present spec without a run of its kind
     in the work dir (a fresh clone, another machine) stands for the run: no training is planned for it, so
     `render` trains nothing and a campaign continued elsewhere adds runs without redoing any. A training
-    that runs here replaces its kind's evidence (reproduction.md and git show whether it changed). Its priority writes a finished training's evidence before the next training
-    starts, so a campaign stopped part-way leaves no finished run without evidence to commit."""
+    that runs here replaces its kind's evidence (reproduction.md and git show whether it changed). Its
+    priority writes a finished training's evidence before the next training starts, so a campaign stopped
+    part-way leaves no finished run without evidence to commit."""
     priority: 1
     input:
         lambda w: [] if PLAN.trained_elsewhere(w.experiment, int(w.seed), w.kind) else PLAN.metrics_file(w.experiment, w.seed),
