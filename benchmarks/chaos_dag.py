@@ -41,7 +41,8 @@ from o2f.work_dir import EPOCH_METRICS, FINAL_METRICS
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-PHASES = ("data", "step", "checkpoint", "validation", "evidence", "speed", "report", "snakemake")
+PHASES = ("data", "step", "checkpoint", "validation", "evidence", "speed", "report", "snakemake")  # DAG order
+TRAINING_PHASES = {"step", "checkpoint", "validation"}  # a training runs on data already prepared
 # How long a phase may go on before its kill: a random moment within it, not its first instant.
 # (A ci validation or checkpoint write lasts a few hundred milliseconds.)
 PHASE_SPREAD_S = {"data": 0.5, "step": 4.0, "checkpoint": 0.0, "validation": 0.05, "evidence": 1.0, "speed": 2.0,
@@ -185,9 +186,11 @@ def send(pid: int, how: str) -> None:
 class Schedule:
     """Which running phase to hit, and when. Kills come at least ``mean_gap_s`` apart on average (drawn from
     the seeded generator), so they spread over the whole DAG. At each kill: data first (it runs only at the
-    DAG's start), then a running phase among those hit least; one not running is waited for up to
-    PATIENCE_S, then any running phase will do. The last kills are kept for the phases not hit yet, which
-    come late (speed after every training, reports last) and are waited for however long they take."""
+    DAG's start: once a training runs, data that was not seen is gone), then a running phase among those hit
+    least; one not running is waited for up to PATIENCE_S, then any running phase will do. The last kills are
+    kept for the phases not hit yet, which come late (speed after every training, reports last) and are
+    waited for however long they take. Among running phases hit equally, the one first in the DAG's order
+    (``phases``) goes first: it may end before the others, Snakemake runs to the end."""
 
     def __init__(self, rng: random.Random, phases: tuple[str, ...], mean_gap_s: float = 0.0):
         self.rng, self.phases, self.mean_gap_s, self.hits = rng, phases, mean_gap_s, Counter()
@@ -200,22 +203,23 @@ class Schedule:
         if not any(self.hits.values()) and "data" in self.phases and "data" not in self.gone:
             if "data" in running:
                 return "data"
-            if waited_s <= PATIENCE_S:
+            if waited_s <= PATIENCE_S and not running & TRAINING_PHASES:
                 return None
             self.gone.add("data")  # the data were ready before the first kill could come
-        never_hit = [p for p in self.phases if not self.hits[p] and p not in self.gone]
+        live = [p for p in self.phases if p not in self.gone]  # a phase gone holds no kill back
+        never_hit = [p for p in live if not self.hits[p]]
         if never_hit and kills_left <= len(never_hit):
             wanted = never_hit
         elif waited_s > PATIENCE_S:
-            wanted = list(self.phases)
+            wanted = live
         else:
-            least = min(self.hits[p] for p in self.phases)
-            wanted = [p for p in self.phases if self.hits[p] == least]
+            least = min(self.hits[p] for p in live)
+            wanted = [p for p in live if self.hits[p] == least]
         candidates = [p for p in wanted if p in running]
         if not candidates:
             return None
         least = min(self.hits[p] for p in candidates)
-        return self.rng.choice([p for p in candidates if self.hits[p] == least])
+        return next(p for p in candidates if self.hits[p] == least)
 
     def hit(self, phase: str, now: float) -> None:
         self.hits[phase] += 1

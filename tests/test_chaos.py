@@ -70,6 +70,21 @@ def test_data_ready_before_the_first_kill_is_not_waited_for(repo_root):
     assert schedule.pick({"step", "snakemake"}, kills_left=2, waited_s=0.0) == "snakemake"
 
 
+def test_a_training_running_ends_the_wait_for_data_and_the_phase_first_in_the_dag_goes_first(repo_root):
+    import random
+
+    chaos = chaos_driver(repo_root)
+    schedule = chaos.Schedule(random.Random(0), ("data", "step", "snakemake"))
+    assert schedule.pick({"snakemake"}, kills_left=3, waited_s=1.0) is None  # data may still come
+    # a training runs: its data were prepared unseen; the step may end before Snakemake does
+    assert schedule.pick({"step", "snakemake"}, kills_left=3, waited_s=1.0) == "step"
+    schedule.hit("step", now=0.0)
+    assert schedule.pick({"step", "snakemake"}, kills_left=2, waited_s=1.0) == "snakemake"
+    schedule.hit("snakemake", now=0.0)
+    # every phase still to come hit once: the data gone do not hold the third kill back for PATIENCE_S
+    assert schedule.pick({"step", "snakemake"}, kills_left=1, waited_s=1.0) == "step"
+
+
 def test_the_outcome_check_masks_timings_and_the_rows_of_claims_on_speed(repo_root):
     chaos = chaos_driver(repo_root)
     md = "| id | ours |\n|:--|:--|\n| 5 | {five} |\n| 31 | {speed} |\n\n* claim 31: ours {speed} %\n"
