@@ -19,7 +19,9 @@ rule all:
 
 
 # Every report of the configured tables from the evidence alone: in a fresh clone with the evidence
-# committed, `snakemake -n render` plans report jobs and no training.
+# committed, `snakemake -n render` plans report jobs and no training; a run they need without evidence
+# (another seed or claim configured) trains.
 rule render:
     input:
         f"{REPORTS}/{SCALE}/index.html",
+        [report_evidence(name) for name in dict.fromkeys([*PLAN.settings["tables"], CLAIMS])],
