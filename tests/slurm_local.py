@@ -71,6 +71,25 @@ def munge_answers() -> bool:
     return True
 
 
+def slurmd_runs(proc: Path = Path("/proc")) -> bool:
+    """Whether a slurmd process (not a zombie) runs on this machine, read from ``proc``."""
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            name, _, rest = stat.read_text().partition("(")[2].rpartition(")")
+        except OSError:
+            continue  # ended while we read
+        if name == "slurmd" and rest.split()[:1] != ["Z"]:
+            return True
+    return False
+
+
+def clear_stale_node_cache(link: Path = NODE_CONF_CACHE, proc: Path = Path("/proc")) -> None:
+    """Remove the node's configuration cache link when no slurmd runs to keep it: a cluster killed
+    without ``stop`` leaves it, pointing at its spool (gone, or still on disk)."""
+    if link.is_symlink() and not (link.exists() and slurmd_runs(proc)):
+        link.unlink()
+
+
 class LocalSlurm:
     """munged + slurmctld + slurmd for one node; its own files under ``root``."""
 
@@ -136,8 +155,7 @@ PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP Def
                            f"(apt-get install -y {PACKAGES})")
         if any(self.running(d) for d in DAEMONS):
             raise O2FError(f"a local Slurm cluster already runs from {self.root}; stop it first")
-        if NODE_CONF_CACHE.is_symlink() and not NODE_CONF_CACHE.exists():
-            NODE_CONF_CACHE.unlink()  # left by a cluster that was not stopped; its files are gone
+        clear_stale_node_cache()
         if NODE_CONF_CACHE.exists():
             raise O2FError(f"another Slurm node runs on this machine ({NODE_CONF_CACHE} -> "
                            f"{os.path.realpath(NODE_CONF_CACHE)}); stop it first (python tests/slurm_local.py stop "

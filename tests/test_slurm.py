@@ -17,7 +17,7 @@ from dag import (
     snakemake,
     tiny_copy,
 )
-from slurm_local import PACKAGES, LocalSlurm, missing_tools
+from slurm_local import PACKAGES, LocalSlurm, clear_stale_node_cache, missing_tools, slurmd_runs
 
 # A Slurm cluster started for the module, Snakemake runs on it. Its own xdist group, so the module's tests run
 # one after another and the cluster starts once (in a group shared with other modules pytest tore the module
@@ -109,3 +109,31 @@ def test_a_job_failing_inside_slurm_fails_the_dag_with_its_slurm_job_id(slurm, r
     # the job's own log, shown by the profile's show-failed-logs, names the problem
     assert "o2f: error: image" in output and "train_0005.png does not decode" in output
     assert "rule index:" not in output
+
+
+def fake_process(proc, pid: int, name: str, state: str) -> None:
+    (proc / str(pid)).mkdir(parents=True)
+    (proc / str(pid) / "stat").write_text(f"{pid} ({name}) {state} 1 {pid} {pid} 0 -1\n")
+
+
+def test_a_node_cache_left_by_a_killed_cluster_is_cleared_and_a_live_ones_kept(tmp_path):
+    proc, spool = tmp_path / "proc", tmp_path / "spool"
+    spool.mkdir()
+    fake_process(proc, 7, "munged", "S")
+    fake_process(proc, 8, "slurm d)", "S")  # a name with a parenthesis is not slurmd
+    fake_process(proc, 9, "slurmd", "Z")  # ended, not yet reaped
+    link = tmp_path / "conf"
+    link.symlink_to(spool)
+    assert not slurmd_runs(proc)
+    clear_stale_node_cache(link, proc)  # its spool is still on disk, but no slurmd keeps it
+    assert not link.is_symlink()
+
+    fake_process(proc, 10, "slurmd", "S")
+    assert slurmd_runs(proc)
+    link.symlink_to(spool)
+    clear_stale_node_cache(link, proc)
+    assert link.is_symlink()
+    link.unlink()
+    link.symlink_to(tmp_path / "gone")  # a running slurmd's cache is never dangling: another's, stale
+    clear_stale_node_cache(link, proc)
+    assert not link.is_symlink()
