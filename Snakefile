@@ -24,4 +24,4 @@ rule all:
 rule render:
     input:
         f"{REPORTS}/{SCALE}/index.html",
-        [report_evidence(name) for name in dict.fromkeys([*PLAN.settings["tables"], CLAIMS])],
+        evidence_of(dict.fromkeys([*PLAN.settings["tables"], CLAIMS])),

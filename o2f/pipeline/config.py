@@ -13,7 +13,6 @@ from pathlib import Path
 from mmengine.config import Config
 
 from ..detector_classes import use_classes
-from ..engine.precision import check_setting
 from ..errors import O2FError
 from .layout import BUILTIN_DATA, Layout, backbone_kind, config_family, scale_file
 
@@ -56,6 +55,8 @@ def load_config(config_path: str | Path, scale: str = "full", overrides: dict | 
         check_override_keys(cfg, overrides)
         cfg.merge_from_dict(overrides, allow_list_keys=True)
     if "precision" in cfg:
+        from ..engine.precision import check_setting  # torch: not for the DAG's parse, which imports this module
+
         check_setting(cfg.precision)
     cfg.scale = scale
     return cfg
@@ -219,12 +220,11 @@ def check_distinct_experiments(plan, cache: Path | None = None) -> None:
     config (o2f's sources), mmdet (its bundled base configs) or the annotation file the spec's classes come from
     changes, so a DAG start resolves no config twice."""
     import hashlib
-
-    import mmdet
+    from importlib.metadata import version  # not `import mmdet`: that imports torch on every DAG parse
 
     configs = sorted((path.as_posix(), path.stat().st_mtime_ns, path.stat().st_size)
                      for path in Path("configs").rglob("*") if path.is_file())
-    code = hashlib.sha256(mmdet.__version__.encode())
+    code = hashlib.sha256(version("mmdet").encode())
     for source in sorted(Path(__file__).parents[1].rglob("*.py")):
         code.update(source.read_bytes())
     rule = code.hexdigest()[:16]
