@@ -121,3 +121,9 @@ def test_the_plugin_imports_without_the_pipeline_dependencies():
             "for m in sys.modules), 'loaded a pipeline dependency'\n")
     done = run_blocked(["snakemake", "mlflow", "pandas", "onnx", "onnxruntime", "onnxscript"], code)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_the_dags_parse_imports_no_torch():
+    """Every Snakemake start (two per job on Slurm) parses the workflow: its modules must not pull torch in."""
+    done = run_blocked(["torch", "mmcv", "mmdet"], "import o2f.pipeline.plan, o2f.pipeline.layout, o2f.pipeline.config")
+    assert done.returncode == 0, done.stderr[-2000:]
