@@ -1,4 +1,5 @@
-"""The cluster's MLflow: the tiny DAG logs into an `mlflow server` (SQLite backend) with parallel jobs."""
+"""The cluster's MLflow: the tiny DAG logs into an `mlflow server` (SQLite backend) with parallel jobs, and
+DAGs starting at once share a new SQLite store."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -79,3 +81,25 @@ def test_tiny_dag_logs_every_run_and_epoch_into_a_tracking_server(mlflow_server,
             assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2]  # per epoch
         assert len(client.get_metric_history(run.info.run_id, "loss")) > 0  # per iteration
         assert "final_metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
+
+
+def test_dags_starting_at_once_share_a_new_sqlite_store(tmp_path):
+    """Three `o2f mlflow-init` (each DAG's start) on one new SQLite store at the same instant: the first
+    creates and migrates it, the others wait for it; all three get the one experiment."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    dag_start = f"""
+import os, time
+import mlflow
+from o2f.pipeline.cli import main
+open(os.path.join({str(ready)!r}, str(os.getpid())), "w").close()
+while len(os.listdir({str(ready)!r})) < 3:  # imported: wait for the other two, then open the store at once
+    time.sleep(0.01)
+raise SystemExit(main(["mlflow-init", "--uri", {store!r}, "--experiment", "o2f"]))
+"""
+    dags = [subprocess.Popen([sys.executable, "-c", dag_start], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True) for _ in range(3)]
+    outputs = [dag.communicate(timeout=120)[0] for dag in dags]
+    assert [dag.returncode for dag in dags] == [0, 0, 0], outputs
+    assert all("experiment 'o2f' (id 1) ready" in out for out in outputs), outputs

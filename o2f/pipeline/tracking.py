@@ -8,6 +8,7 @@ records the outcome: FINISHED only when training finished, FAILED or KILLED with
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import subprocess
@@ -39,8 +40,9 @@ def client(tracking_uri: str):
     from mlflow.tracking import MlflowClient
 
     try:
-        mlflow_client = MlflowClient(tracking_uri)  # a SQLite store is created here
-        mlflow_client.search_experiments(max_results=1)
+        with sqlite_store_lock(tracking_uri):
+            mlflow_client = MlflowClient(tracking_uri)  # a SQLite store is created here
+            mlflow_client.search_experiments(max_results=1)
     except Exception as err:  # noqa: BLE001  (any failure here means the store is unusable)
         reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise O2FError(f"MLflow tracking store {tracking_uri} is unreachable ({reason}); start the server "
@@ -48,11 +50,28 @@ def client(tracking_uri: str):
     return mlflow_client
 
 
+@contextmanager
+def sqlite_store_lock(tracking_uri: str):
+    """Hold an exclusive lock on a SQLite store's file while a client opens it: the first client creates
+    and migrates the store, and two DAGs starting at once (``--nolock``) would both migrate it and one
+    fail. ``flock`` leaves alone the POSIX locks SQLite takes, and SQLite reads an empty file as an empty
+    database."""
+    if not tracking_uri.startswith("sqlite:///"):
+        yield
+        return
+    store = Path(tracking_uri[len("sqlite:///"):])
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with open(store, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_experiment(tracking_uri: str, experiment: str) -> str:
     """Create the experiment once; return its id."""
     mlflow_client = client(tracking_uri)
-    found = mlflow_client.get_experiment_by_name(experiment)
-    return found.experiment_id if found else mlflow_client.create_experiment(experiment)
+    with sqlite_store_lock(tracking_uri):
+        found = mlflow_client.get_experiment_by_name(experiment)
+        return found.experiment_id if found else mlflow_client.create_experiment(experiment)
 
 
 def tracked_params(cfg) -> dict[str, str]:
