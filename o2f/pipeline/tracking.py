@@ -59,10 +59,13 @@ def sqlite_store_lock(tracking_uri: str):
     if not tracking_uri.startswith("sqlite:///"):
         yield
         return
-    store = Path(tracking_uri[len("sqlite:///"):])
+    store = Path(tracking_uri[len("sqlite:///"):].split("?")[0])
     store.parent.mkdir(parents=True, exist_ok=True)
     with open(store, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX)
+        except OSError:  # a file system without flock (some Lustre mounts): unlocked, as before
+            pass
         yield
 
 
