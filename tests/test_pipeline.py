@@ -526,8 +526,7 @@ def test_two_names_for_one_trained_model_stop_the_plan(repo_root, tmp_path, monk
 def test_a_claims_seed_without_all_its_runs_on_one_kind_trains_them_all_here(repo_root, tmp_path):
     """Claim 20 pairs the main run with T_max = 0.4 seed by seed. With the main run's seed 1 on another kind
     and T_max = 0.4 on none, the DAG trains both of seed 1 here (a run of that kind cannot be made here) and
-    leaves the other kind's run where it is; with both on that kind, it trains nothing for seed 1. A table
-    reads each run from the kind with the most evidence, whatever kind this machine is."""
+    leaves the other kind's run where it is; with both on that kind, it trains nothing for seed 1."""
     from o2f.run_kinds import kind_folder
 
     work = project_copy(repo_root, tmp_path / "kinds")
@@ -546,13 +545,6 @@ def test_a_claims_seed_without_all_its_runs_on_one_kind_trains_them_all_here(rep
     assert set(plan.claim_evidence_files()) == {plan.evidence_file(e, 1, kind_folder(other)) for e in pair}
     done = snakemake(work, "-n", "claims", *config)
     assert "train" not in job_counts(done.stdout), done.stdout[-2000:]
-    # a run of two kinds: a table reads the kind with the most evidence (here: the test kind's three runs)
-    for experiment in ("fcos_r50_1x", "poto_r50_1x", pair[0]):
-        write_evidence(work, "demo", experiment, 1, [])
-    plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
-    assert plan.kinds.order[0] == kind_folder(TEST_KIND)
-    assert plan.kinds.usable(pair[0], 1) == (kind_folder(TEST_KIND), kind_folder(other))
-    assert plan.evidence_files(["claims"])[0] == str(evidence_path(Path(), "demo", pair[0], 1))
     assert main_run.exists()
     # a run finished in its work dir: the DAG plans its evidence, a report reads only evidence that is there
     metrics = work / plan.metrics_file(pair[1], 1)
@@ -570,6 +562,42 @@ def test_a_claims_seed_without_all_its_runs_on_one_kind_trains_them_all_here(rep
     write_evidence(work, "demo", pair[1], 1, [], kind=other, overrides={"optim_wrapper.optimizer.lr": 0.5})
     plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
     assert plan.kinds.usable(pair[1], 1) == ()
+
+
+def test_a_table_reads_each_seed_from_one_kind(repo_root, tmp_path):
+    """The Hybrid-Epoch table's difference to one-to-few is a comparison: at a seed, a table reads every run
+    from the first kind that has them all, even where the kind with the most evidence has one of them; where
+    no kind has them all, the DAG trains them all here."""
+    from o2f.run_kinds import kind_folder
+
+    work = project_copy(repo_root, tmp_path / "kinds")
+    plan = Plan.from_files(work / "configs/tables.yaml", settings(repo_root, scale="demo", seeds=[1]), work)
+    rows, other = ("hybrid-epoch_r50_1x", "o2f_r50_1x", "progloss_r50_1x"), "Other CPU, AVX512-BF16; bf16"
+    assert plan.experiments_for(["hybrid_epoch"]) == list(rows)
+
+    def ap(value: float) -> list[dict]:
+        return [{"epoch": 1, "coco/nonms_bbox_mAP": value}]
+
+    for experiment in ("fcos_r50_1x", "poto_r50_1x", "poto-3dmf_r50_1x", "o2f_r50_1x"):  # the most evidence
+        write_evidence(work, "demo", experiment, 1, ap(0.30))
+    write_evidence(work, "demo", "hybrid-epoch_r50_1x", 1, ap(0.12), kind=other)
+    write_evidence(work, "demo", "o2f_r50_1x", 1, ap(0.15), kind=other)
+    plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
+    assert plan.kinds.order[0] == kind_folder(TEST_KIND)
+    here = {e: plan.kinds.here(e, 1) for e in rows}
+    assert kind_folder(other) not in here.values()  # this machine is not the other kind
+    # neither kind has all three at seed 1: all three train here
+    assert plan.evidence_files("hybrid_epoch") == [plan.evidence_file(e, 1, here[e]) for e in rows]
+    write_evidence(work, "demo", "progloss_r50_1x", 1, ap(0.13), kind=other)
+    plan = Plan.from_files(work / "configs/tables.yaml", plan.settings, work)
+    assert plan.kinds.order[0] == kind_folder(TEST_KIND)
+    assert plan.evidence_files("hybrid_epoch") == [plan.evidence_file(e, 1, kind_folder(other)) for e in rows]
+    results = Results(plan, root=work)
+    assert results.seed_values("o2f_r50_1x", "bbox_mAP", False) == {1: pytest.approx(30.0)}  # first kind with it
+    table = results.for_report("hybrid_epoch")
+    assert table.seed_values("o2f_r50_1x", "bbox_mAP", False) == {1: pytest.approx(15.0)}
+    frame = table_frame(plan, table, "hybrid_epoch")
+    assert frame.loc[0, "AP(1x)"].startswith("12.0 (n=1); Δ -3.0")  # 12.0 - 15.0, both of the other kind
 
 
 def test_the_kind_of_a_training_here_keeps_a_resumed_runs_precision(tmp_path):

@@ -1,12 +1,11 @@
 """Which kind's run a report reads, and on which kind a missing run trains.
 
 Runs of one experiment and seed on two kinds (processor and precision, ``o2f.run_kinds``) are two runs, each
-in its kind's evidence folder. A table reads, per experiment and seed, the run of the first kind that has it;
-a claim reads, per seed, the runs of the first kind that has *every* run it compares at that seed, so both
-sides of a comparison at one seed always come from one kind. Kinds come in a fixed order, the kind with the
-most evidence first, so a report renders the same on any machine. Where no kind has what a report needs, the
-DAG trains it here, on this machine's kind; a claim's seed then trains all its runs here, beside none of
-another kind's.
+in its kind's evidence folder. A report (a claim, a table, a figure) reads, per seed, the runs of the first kind
+that has *every* run it shows at that seed, so both sides of a comparison at one seed (a claim's, or a
+table's difference to its reference cell) always come from one kind. Kinds come in a fixed order, the kind
+with the most evidence first, so a report renders the same on any machine. Where no kind has a report's runs
+at a seed, the DAG trains them all here, on this machine's kind, beside none of another kind's.
 """
 
 from __future__ import annotations
@@ -73,12 +72,12 @@ class EvidenceKinds:
         return tuple(sorted(found | {here} if here else found, key=self.rank))
 
     def for_run(self, experiment: str, seed: int) -> str | None:
-        """The kind a table reads the run from; None where no kind has it."""
+        """The first kind that has the run; None where no kind has it."""
         usable = self.usable(experiment, seed)
         return usable[0] if usable else None
 
-    def for_claim(self, experiments, seed: int) -> str | None:
-        """The kind a claim reads its runs at ``seed`` from: the first kind that has every one; None: none has."""
+    def for_runs(self, experiments, seed: int) -> str | None:
+        """The kind a report reads its runs at ``seed`` from: the first kind that has every one; None: none has."""
         common = set.intersection(*(set(self.usable(e, seed)) for e in experiments)) if experiments else set()
         return min(common, key=self.rank) if common else None
 

@@ -362,8 +362,7 @@ class Plan:
         measured = self.measured_speed_files()
         timed = dict.fromkeys(f for claim in self.claims if claim.timed and set(claim.experiments) <= configured
                               for f in map(self.speed_file, claim.experiments) if f in measured)
-        return [self.evidence_file(e, s, self.kinds.for_claim(claim_runs, s) or self.kinds.here(e, s))
-                for claim_runs in runs for s in self.settings["seeds"] for e in claim_runs] + list(timed)
+        return [f for claim_runs in runs for f in self.evidence_of_one_kind(claim_runs)] + list(timed)
 
     def measured_speed_files(self) -> set[str]:
         """The speed measurements this DAG makes: those its tables show and, with ``claims``, those the
@@ -422,10 +421,15 @@ class Plan:
     def evidence_file(self, experiment: str, seed: int, kind: str) -> str:
         return self.layout.evidence_file(experiment, seed, kind)
 
-    def evidence_files(self, tables: list[str] | None = None) -> list[str]:
-        """The evidence the tables read: each run of the first kind that has it, else of this machine's."""
-        return [self.evidence_file(e, s, self.kinds.for_run(e, s) or self.kinds.here(e, s))
-                for e, s in self.runs(tables)]
+    def evidence_of_one_kind(self, experiments) -> list[str]:
+        """The evidence of runs one report compares: at each seed, all of them from the first kind that has
+        them all, else all from this machine's (o2f.pipeline.evidence_kinds)."""
+        return [self.evidence_file(e, s, self.kinds.for_runs(experiments, s) or self.kinds.here(e, s))
+                for s in self.settings["seeds"] for e in experiments]
+
+    def evidence_files(self, name: str) -> list[str]:
+        """The evidence a table or figure reads (the claims report: ``claim_evidence_files``)."""
+        return self.evidence_of_one_kind(self.experiments_for([name]))
 
     def curve_experiments(self) -> set[str]:
         """Experiments a figure draws per epoch: their evidence keeps every epoch's detections."""

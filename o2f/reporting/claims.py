@@ -15,7 +15,7 @@ kept before runs kept their detections) the t interval decides, and the method s
 A run the failed-run rule flags (o2f/failed_run.py) is named; verdicts are given with and without the
 seeds it appears in, and the headline counts use the runs that did not fail. Two runs compared at one
 seed come from one kind (processor and precision): a claim reads each seed's runs from the first kind that
-has them all (``Results.for_claim``); seeds from different kinds pool as replicates, each kind's mean named.
+has them all (``Results.reading``); seeds from different kinds pool as replicates, each kind's mean named.
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ def unpaired(results: Results, claim: Claim) -> str:
     for name, cell in claim.cells.items():
         if not any(kinds.usable(cell.experiment, seed) for seed in seeds):
             return f"no finished run of {cell.experiment} gives {name}"
-    if not any(kinds.for_claim(claim.experiments, seed) is not None for seed in seeds):
+    if not any(kinds.for_runs(claim.experiments, seed) is not None for seed in seeds):
         found = {experiment: {kind for seed in seeds for kind in kinds.usable(experiment, seed)}
                  for experiment in claim.experiments}
         return ("its runs share no seed on one kind (" +

@@ -63,8 +63,8 @@ def metric_key(metric: str, nms: bool) -> str:
 
 class Results:
     """Metrics of a plan's experiments, read from their evidence (``evidence/<scale>/...``): each run of the
-    kind a table reads it from, or, in a claim's view (``for_claim``), of the kind the claim reads its seed
-    from (``o2f.pipeline.evidence_kinds``)."""
+    first kind that has it, or, in a report's view (``reading``), of the kind the report reads its seed from
+    (``o2f.pipeline.evidence_kinds``)."""
 
     def __init__(self, plan: Plan, root: Path | None = None) -> None:
         self.plan = plan
@@ -76,12 +76,20 @@ class Results:
         self._map_counts: dict[tuple[str, str], dict[int, np.ndarray]] = {}
         self._speed_runs: dict[str, dict | None] = {}
 
-    def for_claim(self, claim) -> Results:
-        """The runs a claim compares: at each seed, every one from the first kind that has them all."""
+    def reading(self, experiments) -> Results:
+        """The runs one report compares: at each seed, every one from the first kind that has them all."""
+        experiments = tuple(experiments)
         view = copy.copy(self)  # shares the files read, the kinds and the speed runs; reads its own seeds
-        view.kind_of = lambda _experiment, seed: self.evidence_kinds.for_claim(claim.experiments, seed)
+        view.kind_of = lambda _experiment, seed: self.evidence_kinds.for_runs(experiments, seed)
         view._finals, view._map_counts = {}, {}
         return view
+
+    def for_claim(self, claim) -> Results:
+        return self.reading(claim.experiments)
+
+    def for_report(self, name: str) -> Results:
+        """A table's or a figure's view: all the runs it shows (``Plan.experiments_for``)."""
+        return self.reading(self.plan.experiments_for([name]))
 
     def evidence_dir(self, experiment: str, seed: int) -> Path | None:
         """The folder of the run this view reads at the seed; None where no kind has it."""

@@ -6,7 +6,7 @@
 
 rule table:
     input:
-        evidence=lambda w: PLAN.evidence_files([w.table]),
+        evidence=lambda w: PLAN.evidence_files(w.table),
         speed=lambda w: PLAN.speed_files(w.table),
         spec=ancient(TABLES),
     output:
@@ -27,7 +27,7 @@ rule table:
 
 rule figure:
     input:
-        evidence=lambda w: PLAN.evidence_files([w.figure]),
+        evidence=lambda w: PLAN.evidence_files(w.figure),
         spec=ancient(TABLES),
     output:
         png=f"{REPORTS}/{SCALE}/{{figure}}.png",

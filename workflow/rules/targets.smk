@@ -23,7 +23,7 @@ def report_evidence(name):
     the report exists (a clone's committed reports), as the report rules' own inputs would not make it."""
     if name == CLAIMS:
         return PLAN.claim_evidence_files()
-    return [*PLAN.evidence_files([name]), *PLAN.speed_files(name)]
+    return [*PLAN.evidence_files(name), *PLAN.speed_files(name)]
 
 
 def evidence_of(names):

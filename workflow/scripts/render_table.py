@@ -8,7 +8,7 @@ from o2f.reporting.tables import cells_note, runs_note, table_frame, table_title
 
 plan = Plan.from_files(snakemake.input.spec, snakemake.config)  # noqa: F821
 name = snakemake.wildcards.table  # noqa: F821
-results = Results(plan)
+results = Results(plan).for_report(name)
 frame = table_frame(plan, results, name, seeds=True)
 write_table(frame, table_title(plan, name), Path(snakemake.output.csv).with_suffix(""), plan.scale,  # noqa: F821
             results.speed_devices(name), cells_note(plan, name) + runs_note(plan, results, name))
