@@ -183,6 +183,12 @@ def test_missing_runs_read_not_run_and_the_rest_render(demo_runs, tmp_path):
     assert "holds" in text and "after Holm's correction" in text
     assert "| 5    |" in text and "claim 7: no finished run of o2f_r50_1x_1conv gives one" in text
     assert "seed 0" in csv.read_text().splitlines()[0] and "seed 0" not in text
+    # every claim with a value (none "–"): the Markdown keeps each value's digits as the CSV has them
+    ran = frame[frame["ours (mean)"] != "–"]
+    md, _ = C.write_claims(ran, tmp_path / "ran" / "claims", "demo", plan.settings["seeds"])
+    table = [[c.strip() for c in line.split("|")] for line in md.read_text().splitlines() if line.startswith("|")]
+    cells = next(cells for cells in table if cells[1] == "5")
+    assert rows["5"]["ours (mean)"] == "2.20" and cells[5] == "2.20"
 
 
 def test_a_run_whose_box_loss_stays_degenerate_is_flagged_and_left_out(demo_runs, tmp_path):

@@ -537,6 +537,13 @@ def provenance(outcomes: list[Outcome]) -> str:
     return " ".join(parts)
 
 
+def as_text_columns(shown: pd.DataFrame) -> str:
+    """The claims as Markdown, each column as formatted (``0.520`` stays ``0.520``): tabulate would parse a
+    column of numbers alone and drop its trailing zeros; ``n`` alone is a number."""
+    text = [i for i, column in enumerate(shown.columns) if column != "n"]
+    return shown.to_markdown(index=False, disable_numparse=text)
+
+
 def write_claims(frame: pd.DataFrame, out_stem: Path, scale: str, seeds: list[int], scale_note: str = "",
                  sources: str = "") -> list[Path]:
     """claims.csv (every column, each seed's value) and claims.md (the verdicts)."""
@@ -558,7 +565,7 @@ def write_claims(frame: pd.DataFrame, out_stem: Path, scale: str, seeds: list[in
         f"failed runs left out{read_apart(frame)}.**\n\n"
         f"{sources_line}{METHOD_NOTE} Values in points of the metric (AP, mMR), or ratios where the comparison "
         "divides.\n\n"
-        f"{shown.to_markdown(index=False)}\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
+        f"{as_text_columns(shown)}\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
         + ("\nFailed runs (o2f/failed_run.py):\n\n" + "\n".join(failed) + "\n" if failed else "")
         + ("\nAs a share of the reference cell (the data sets differ in AP level):\n\n" + "\n".join(relative) + "\n"
            if relative else ""))
