@@ -351,14 +351,18 @@ class Plan:
         check_known(ids, [claim.id for claim in self.claims], "claim")
         return [claim for claim in self.claims if claim.id in ids]
 
+    def claims_on_configured_runs(self) -> list[Claim]:
+        """The claims on trained runs that the configured tables cover: each reads its runs at each seed from
+        one kind (o2f.pipeline.evidence_kinds); a claim they cover in part reads "not run" and reads nothing."""
+        configured = set(self.experiments_for())
+        return [claim for claim in self.claims
+                if not claim.timed and claim.runnable and set(claim.experiments) <= configured]
+
     def claim_evidence_files(self) -> list[str]:
         """What the claims report reads: every claim's runs that the configured tables train, and the speed
         measurements of its claims on speed that this DAG makes."""
         configured = set(self.experiments_for())
-        # the runs of each claim the configured tables cover, read at each seed from one kind
-        # (o2f.pipeline.evidence_kinds); a claim they cover in part reads "not run" and reads nothing
-        runs = dict.fromkeys(tuple(claim.experiments) for claim in self.claims
-                             if not claim.timed and claim.runnable and set(claim.experiments) <= configured)
+        runs = dict.fromkeys(tuple(claim.experiments) for claim in self.claims_on_configured_runs())
         measured = self.measured_speed_files()
         timed = dict.fromkeys(f for claim in self.claims if claim.timed and set(claim.experiments) <= configured
                               for f in map(self.speed_file, claim.experiments) if f in measured)

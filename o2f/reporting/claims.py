@@ -419,7 +419,7 @@ def relative_reading(plan: Plan, results: Results, outcome: Outcome) -> Outcome:
 
 def evaluate_claims(plan: Plan, results: Results) -> list[Outcome]:
     """Every claim on its own view of the runs: at each seed, all of them from one kind."""
-    views = {claim.id: results.for_claim(claim) for claim in plan.claims}
+    views = {claim.id: results.reading(claim.experiments) for claim in plan.claims}
     return adjust([relative_reading(plan, views[claim.id], evaluate_claim(plan, views[claim.id], claim))
                    for claim in plan.claims])
 

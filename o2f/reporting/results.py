@@ -84,9 +84,6 @@ class Results:
         view._finals, view._map_counts = {}, {}
         return view
 
-    def for_claim(self, claim) -> Results:
-        return self.reading(claim.experiments)
-
     def for_report(self, name: str) -> Results:
         """A table's or a figure's view: all the runs it shows (``Plan.experiments_for``)."""
         return self.reading(self.plan.experiments_for([name]))

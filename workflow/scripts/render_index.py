@@ -12,10 +12,8 @@ results = Results(plan)
 names = plan.settings["tables"]
 tables = {n: (report_title(plan, n), Path(f"{n}.csv")) for n in names if n in plan.tables}
 figures = {n: (report_title(plan, n), Path(f"{n}.png")) for n in names if n in plan.figures}
-configured = set(plan.experiments_for())
 views = [(results.for_report(n), plan.experiments_for([n])) for n in names if n in plan.tables or n in plan.figures]
-views += [(results.for_claim(c), c.experiments) for c in plan.claims
-          if not c.timed and set(c.experiments) <= configured]
+views += [(results.reading(c.experiments), c.experiments) for c in plan.claims_on_configured_runs()]
 devices = sorted({f.get("device", "unknown") for view, experiments in views for e in experiments
                   for f in view.finals(e)})  # the devices of the runs the reports read
 render_index(tables, figures, Path(snakemake.output[0]), plan.scale, devices, Path.cwd(),  # noqa: F821
